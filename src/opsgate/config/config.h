@@ -1,0 +1,83 @@
+// File: opsgate/config/config.h
+//
+// The typed, validated, immutable configuration. The YAML file is parsed once by
+// LoadConfig() (loader.h) into these structs; nothing on the request path reads YAML.
+// Snapshots are shared as std::shared_ptr<const Config>; a SIGHUP reload builds a new
+// snapshot and swaps it in only if it validates.
+//
+// Paths are absolute after loading (relative ones are resolved against the config
+// file's directory). Secrets are SecretRefs, resolved by ResolveSecret() (secret_ref.h).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "opsgate/config/secret_ref.h"
+
+namespace opsgate::config {
+
+enum class TlsProfile {
+  kIntermediate,  // Mozilla "intermediate" (TLS 1.2 + 1.3); the default
+  kModern,        // Mozilla "modern" (TLS 1.3 only)
+};
+
+struct TlsConfig {
+  std::string cert_file;  // PEM chain, leaf first
+  std::string key_file;   // PEM private key
+  TlsProfile profile = TlsProfile::kIntermediate;
+};
+
+struct LimitsConfig {
+  size_t header_bytes = 8 * 1024;          // request line + headers; over -> 431
+  size_t body_bytes = 64 * 1024;           // default per route; over -> 413
+  std::chrono::milliseconds read_timeout{10'000};   // first byte to full request; over -> 408
+  std::chrono::milliseconds idle_timeout{60'000};   // keep-alive wait for next request; -> close
+  std::chrono::milliseconds write_timeout{10'000};  // sending one response
+  size_t max_connections = 1024;           // concurrent; over -> 503 and close
+  size_t max_requests_per_connection = 10'000;
+};
+
+struct ServerConfig {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8443;
+  // Absent only when behind_tls_proxy is true (then plain HTTP is served).
+  std::optional<TlsConfig> tls;
+  // A TLS-terminating proxy sits in front; plain HTTP on the listener.
+  bool behind_tls_proxy = false;
+  LimitsConfig limits;
+  unsigned threads = 2;
+  std::chrono::milliseconds drain_timeout{10'000};
+  // When set, GET /metrics requires "Authorization: Bearer <token>".
+  std::optional<SecretRef> metrics_token;
+};
+
+enum class StoreDriver {
+  kSqlite,    // embedded default
+  kPostgres,  // several replicas (later)
+};
+
+struct StoreConfig {
+  StoreDriver driver = StoreDriver::kSqlite;
+  std::string path;  // SQLite database file
+};
+
+struct LogConfig {
+  std::string level = "info";  // debug | info | warn | error
+};
+
+struct Config {
+  // The file this was loaded from (absolute), for messages.
+  std::string source_path;
+  // A development setup: literal secrets are allowed (and warned about).
+  bool dev = false;
+  // Data directory (absolute): store, keys and certificates live here by default.
+  std::string data_dir;
+  ServerConfig server;
+  StoreConfig store;
+  LogConfig log;
+};
+
+}  // namespace opsgate::config

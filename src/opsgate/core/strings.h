@@ -1,0 +1,34 @@
+// File: opsgate/core/strings.h
+//
+// Small string helpers shared by modules that must not pull in a dependency for them.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace opsgate::core {
+
+// Escapes `s` for inclusion inside a JSON string literal (without the quotes).
+// Bytes that are not valid UTF-8 are replaced by U+FFFD so the output is always valid JSON.
+std::string JsonEscape(std::string_view s);
+
+// Splits on `sep`, keeping empty pieces.
+std::vector<std::string_view> Split(std::string_view s, char sep);
+
+// Strips ASCII whitespace at both ends.
+std::string_view Trim(std::string_view s);
+
+// Parses a non-negative decimal integer made only of digits (no sign, no spaces,
+// no leading '+'); nullopt on anything else or on overflow.
+std::optional<uint64_t> ParseDigits(std::string_view s);
+
+// Levenshtein edit distance, for did-you-mean suggestions.
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word` within a small edit distance, if any.
+std::optional<std::string> ClosestMatch(std::string_view word,
+                                        const std::vector<std::string>& candidates);
+
+}  // namespace opsgate::core

@@ -1,0 +1,47 @@
+#include "opsgate/core/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace opsgate::core {
+namespace {
+
+TEST(JsonEscape, EscapesQuotesControlAndBackslash) {
+  EXPECT_EQ(JsonEscape("a\"b\\c\nd\x01"), "a\\\"b\\\\c\\nd\\u0001");
+}
+
+TEST(JsonEscape, KeepsValidUtf8AndReplacesInvalid) {
+  EXPECT_EQ(JsonEscape("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(JsonEscape("bad\xFF"), "bad\xEF\xBF\xBD");
+  EXPECT_EQ(JsonEscape("\xC0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong NUL
+  EXPECT_EQ(JsonEscape("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+}
+
+TEST(ParseDigits, AcceptsOnlyPlainDigits) {
+  EXPECT_EQ(ParseDigits("1531420618"), 1531420618u);
+  EXPECT_EQ(ParseDigits("0"), 0u);
+  EXPECT_FALSE(ParseDigits(""));
+  EXPECT_FALSE(ParseDigits("+1"));
+  EXPECT_FALSE(ParseDigits("-1"));
+  EXPECT_FALSE(ParseDigits(" 1"));
+  EXPECT_FALSE(ParseDigits("1e9"));
+  EXPECT_FALSE(ParseDigits("0x10"));
+  EXPECT_FALSE(ParseDigits("99999999999999999999"));  // overflows uint64
+}
+
+TEST(Split, KeepsEmptyPieces) {
+  const auto parts = Split("a,,b", ',');
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[1], "");
+}
+
+TEST(Trim, StripsBothEnds) { EXPECT_EQ(Trim("  x y \n"), "x y"); }
+
+TEST(ClosestMatch, SuggestsNearKeyOnly) {
+  const std::vector<std::string> keys = {"listen", "tls", "limits"};
+  EXPECT_EQ(ClosestMatch("lisen", keys), "listen");
+  EXPECT_EQ(ClosestMatch("limts", keys), "limits");
+  EXPECT_FALSE(ClosestMatch("completely_else", keys));
+}
+
+}  // namespace
+}  // namespace opsgate::core
