@@ -9,7 +9,9 @@
 // environment (on reload) takes effect without code changes.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "opsgate/core/result.h"
 #include "opsgate/core/secret.h"
@@ -30,13 +32,21 @@ struct SecretRef {
   std::string Describe() const;
 };
 
+// The largest secret file ResolveSecret() reads.
+inline constexpr size_t kMaxSecretFileBytes = 64 * 1024;
+
 // Parses the config text of a secret reference. `base_dir` resolves relative file
 // paths. Never fails: text without a known prefix is a literal (the loader decides
 // whether literals are allowed).
 SecretRef ParseSecretRef(const std::string& text, const std::string& base_dir);
 
 // Reads the secret. Errors: kNotFound (variable unset, file missing),
-// kFailedPrecondition (empty value, unreadable file), each naming the reference.
+// kFailedPrecondition (empty value, unreadable file, not a regular file, a file over
+// kMaxSecretFileBytes, an invalid variable name), each naming the reference (Describe())
+// and never the value.
 [[nodiscard]] core::Result<core::Secret> ResolveSecret(const SecretRef& ref);
+
+// True for a POSIX-portable environment variable name: [A-Za-z_][A-Za-z0-9_]*.
+bool IsValidEnvName(std::string_view name);
 
 }  // namespace opsgate::config

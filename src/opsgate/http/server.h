@@ -19,6 +19,7 @@
 //
 // Thread-safety: Start() and Run() from one thread; Drain(), ReloadTls(), SetLimits()
 // and port() from any thread. The Router, registry, logger and clock must outlive it.
+// Destroy the Server only after Run() has returned (or when Run() was never called).
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what opsgate needs to build and test on Debian 12, and nothing twice:
+# packages already present are skipped, and apt-get runs only when something is
+# missing. Uses sudo when not root.
+#   scripts/install-deps.sh          build dependencies
+#   scripts/install-deps.sh --test   plus test tools (promtool, clang for fuzzing)
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake ninja-build pkg-config ccache git ca-certificates curl openssl
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libssl-dev libcurl4-openssl-dev libyaml-cpp-dev libsqlite3-dev sqlite3 libre2-dev
+  libcli11-dev libspdlog-dev libfmt-dev libexpected-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+test_pkgs=(
+  prometheus            # promtool checks the /metrics exposition format
+  clang libclang-rt-14-dev  # libFuzzer builds of the fuzz targets
+)
+
+pkgs=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then
+  pkgs+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

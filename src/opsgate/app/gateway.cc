@@ -1,0 +1,187 @@
+#include "opsgate/app/gateway.h"
+
+#include <csignal>
+
+#include "opsgate/app/builtin_routes.h"
+#include "opsgate/app/version.h"
+#include "opsgate/app/wiring.h"
+#include "opsgate/config/loader.h"
+#include "opsgate/store/sqlite/sqlite_store.h"
+
+namespace opsgate::app {
+namespace {
+
+http::ServerOptions ServerOptionsFor(const config::Config& c, const ServeOverrides& o) {
+  http::ServerOptions opts;
+  opts.host = o.listen_host.value_or(c.server.listen_host);
+  opts.port = o.listen_port.value_or(c.server.listen_port);
+  opts.tls = c.server.tls;
+  opts.behind_tls_proxy = c.server.behind_tls_proxy;
+  opts.limits = c.server.limits;
+  opts.threads = c.server.threads;
+  opts.drain_timeout = c.server.drain_timeout;
+  return opts;
+}
+
+core::Result<std::shared_ptr<const core::Secret>> ResolveMetricsToken(const config::Config& c) {
+  if (!c.server.metrics_token) {
+    return std::shared_ptr<const core::Secret>();
+  }
+  auto secret = config::ResolveSecret(*c.server.metrics_token);
+  if (!secret) {
+    return core::Fail(secret.error());
+  }
+  return std::make_shared<const core::Secret>(std::move(*secret));
+}
+
+}  // namespace
+
+Gateway::Gateway(std::shared_ptr<const config::Config> config, ServeOverrides overrides,
+                 telemetry::Logger& log, const core::Clock& clock)
+    : config_(std::move(config)), overrides_(std::move(overrides)), log_(log), clock_(clock) {}
+
+Gateway::~Gateway() = default;
+
+core::Result<std::unique_ptr<Gateway>> Gateway::Create(
+    std::shared_ptr<const config::Config> config, ServeOverrides overrides,
+    telemetry::Logger& log, const core::Clock& clock) {
+  std::unique_ptr<Gateway> g(new Gateway(std::move(config), std::move(overrides), log, clock));
+  OPSGATE_RETURN_IF_ERROR(g->Build());
+  return g;
+}
+
+core::Status Gateway::Build() {
+  const config::Config& c = *config_;
+  metrics_.AddGauge("opsgate_build_info", "opsgate version; always 1.", {"version"})
+      .With({OPSGATE_VERSION})
+      .Set(1);
+  reloads_ = &metrics_.AddCounter("opsgate_config_reloads_total",
+                                  "Configuration reloads (SIGHUP) by result.", {"result"});
+  reloads_->With({"applied"});
+  reloads_->With({"rejected"});
+
+  auto token = ResolveMetricsToken(c);
+  if (!token) {
+    return core::Fail(token.error());
+  }
+  metrics_token_ = *token;
+
+  if (c.store.driver != config::StoreDriver::kSqlite) {
+    return core::Fail(core::FailedPrecondition("only the sqlite store is available in this build"));
+  }
+  auto store = store::SqliteStore::Open(c.store.path);
+  if (!store) {
+    return core::Fail(store.error());
+  }
+  store_ = std::move(*store);
+
+  OPSGATE_RETURN_IF_ERROR(
+      AddBuiltinRoutes(router_, *store_, metrics_, [this] { return MetricsToken(); }));
+
+  deps_ = std::make_unique<connectors::ConnectorDeps>(
+      connectors::ConnectorDeps{clock_, log_, metrics_, *store_});
+  connectors::ConnectorRegistry registry;
+  RegisterConnectors(registry);
+  auto created = registry.CreateEnabled(c, *deps_, router_);
+  if (!created) {
+    return core::Fail(created.error());
+  }
+  connectors_ = std::move(*created);
+
+  server_ = std::make_unique<http::Server>(ServerOptionsFor(c, overrides_), router_, metrics_,
+                                           log_, clock_);
+  server_->SetSignalHandler([this](int signo) {
+    if (signo == SIGHUP) {
+      (void)Reload();
+    } else {
+      log_.Info("signal.drain", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      server_->Drain();
+    }
+  });
+  return core::Ok();
+}
+
+core::Status Gateway::Start() {
+  OPSGATE_RETURN_IF_ERROR(server_->Start());
+  const auto& c = *config_;
+  log_.Info("gateway.started",
+            {{"version", OPSGATE_VERSION},
+             {"connectors", static_cast<uint64_t>(connectors_.size())},
+             {"config", c.source_path}});
+  return core::Ok();
+}
+
+void Gateway::Run() { server_->Run(); }
+
+std::shared_ptr<const core::Secret> Gateway::MetricsToken() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return metrics_token_;
+}
+
+core::Status Gateway::Reload() {
+  std::shared_ptr<const config::Config> old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    old = config_;
+  }
+  auto rejected = [&](const core::Error& e) {
+    reloads_->With({"rejected"}).Inc();
+    log_.Error("config.reload_rejected",
+               {{"config", old->source_path}, {"error", e.message},
+                {"action", "kept the running configuration; fix the file and send SIGHUP again"}});
+    return core::Fail(e);
+  };
+
+  auto loaded = config::LoadConfigFile(old->source_path);
+  if (!loaded) {
+    return rejected(loaded.error());
+  }
+  const auto fresh = loaded->config;
+  auto token = ResolveMetricsToken(*fresh);
+  if (!token) {
+    return rejected(token.error());
+  }
+  // Always re-read the TLS files: renewing a certificate in place is the common case.
+  if (fresh->server.tls) {
+    if (auto st = server_->ReloadTls(*fresh->server.tls); !st) {
+      return rejected(st.error());
+    }
+  }
+  server_->SetLimits(fresh->server.limits);
+  if (auto level = telemetry::ParseLogLevel(fresh->log.level)) {
+    log_.SetLevel(*level);
+  }
+
+  std::vector<std::string> needs_restart;
+  if (fresh->server.listen_host != old->server.listen_host ||
+      fresh->server.listen_port != old->server.listen_port) {
+    needs_restart.emplace_back("server.listen");
+  }
+  if (fresh->server.threads != old->server.threads) {
+    needs_restart.emplace_back("server.threads");
+  }
+  if (fresh->server.behind_tls_proxy != old->server.behind_tls_proxy) {
+    needs_restart.emplace_back("server.behind_tls_proxy");
+  }
+  if (fresh->store.path != old->store.path || fresh->store.driver != old->store.driver) {
+    needs_restart.emplace_back("store");
+  }
+  for (const auto& key : needs_restart) {
+    log_.Warn("config.reload_needs_restart",
+              {{"key", key}, {"action", "restart opsgate to apply this change; the old value "
+                                        "stays in force until then"}});
+  }
+  for (const auto& w : loaded->warnings) {
+    log_.Warn("config.warning", {{"detail", w.ToString()}});
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    config_ = fresh;
+    metrics_token_ = *token;
+  }
+  reloads_->With({"applied"}).Inc();
+  log_.Info("config.reloaded", {{"config", fresh->source_path}});
+  return core::Ok();
+}
+
+}  // namespace opsgate::app

@@ -1,0 +1,78 @@
+// File: opsgate/app/gateway.h
+//
+// The running gateway: the one place that knows concrete types. It builds the
+// store, the route table (built-in endpoints plus every enabled connector, through
+// the ConnectorRegistry filled in wiring.cc), and the HTTPS server from a Config,
+// and applies a new Config on SIGHUP.
+//
+// Thread-safety: Create/Start/Run from the main thread; Reload() runs on an I/O
+// thread (from the signal handler) and only touches reload-safe state.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "opsgate/config/config.h"
+#include "opsgate/connectors/connector.h"
+#include "opsgate/core/clock.h"
+#include "opsgate/core/result.h"
+#include "opsgate/http/router.h"
+#include "opsgate/http/server.h"
+#include "opsgate/store/store.h"
+#include "opsgate/telemetry/log.h"
+#include "opsgate/telemetry/metrics.h"
+
+namespace opsgate::app {
+
+struct ServeOverrides {
+  // --listen HOST:PORT replaces server.listen (and survives reloads).
+  std::optional<std::string> listen_host;
+  std::optional<uint16_t> listen_port;
+};
+
+class Gateway {
+ public:
+  // Builds everything; nothing listens yet. `config_path` is re-read on Reload().
+  // `log` and `clock` must outlive the gateway.
+  [[nodiscard]] static core::Result<std::unique_ptr<Gateway>> Create(
+      std::shared_ptr<const config::Config> config, ServeOverrides overrides,
+      telemetry::Logger& log, const core::Clock& clock);
+  ~Gateway();
+
+  // Binds the listener. Errors from http::Server::Start().
+  [[nodiscard]] core::Status Start();
+  uint16_t port() const { return server_->port(); }
+  // Serves until SIGTERM/SIGINT (drain) ends it.
+  void Run();
+  // Re-reads the config file and applies what can change safely; keeps the old
+  // config on any error. Returns what happened, for tests and logs.
+  core::Status Reload();
+
+  telemetry::MetricsRegistry& metrics() { return metrics_; }
+
+ private:
+  Gateway(std::shared_ptr<const config::Config> config, ServeOverrides overrides,
+          telemetry::Logger& log, const core::Clock& clock);
+  core::Status Build();
+  std::shared_ptr<const core::Secret> MetricsToken() const;
+
+  std::shared_ptr<const config::Config> config_;  // GUARDED_BY(mu_) after Start
+  ServeOverrides overrides_;
+  telemetry::Logger& log_;
+  const core::Clock& clock_;
+  telemetry::MetricsRegistry metrics_;
+  telemetry::Family<telemetry::Counter>* reloads_ = nullptr;
+  std::unique_ptr<store::Store> store_;
+  http::Router router_;
+  std::unique_ptr<connectors::ConnectorDeps> deps_;
+  std::vector<std::unique_ptr<connectors::Connector>> connectors_;
+  std::unique_ptr<http::Server> server_;
+
+  mutable std::mutex mu_;
+  std::shared_ptr<const core::Secret> metrics_token_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace opsgate::app

@@ -1,0 +1,77 @@
+// opsgate: the command line. Subcommands live in commands.cc so tests can call them.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "opsgate/app/commands.h"
+#include "opsgate/app/version.h"
+
+int main(int argc, char** argv) {
+  using opsgate::app::CheckOptions;
+  using opsgate::app::InitCommandOptions;
+  using opsgate::app::ServeOptions;
+
+  CLI::App app{
+      "opsgate " OPSGATE_VERSION
+      ": a hardened ChatOps gateway. It verifies who is asking from Slack and other chat "
+      "platforms, decides whether they may, audits it, and answers in the chat.",
+      "opsgate"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "opsgate " OPSGATE_VERSION);
+  app.footer(
+      "First run: `opsgate serve` with no options creates ./opsgate-data (config, SQLite "
+      "store, development certificate and keys) and serves https://127.0.0.1:8443.\n"
+      "Signals while serving: SIGHUP reloads the config and TLS certificate; SIGTERM/SIGINT "
+      "drain in-flight requests and exit.");
+
+  ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Serve HTTPS: health, readiness, metrics and "
+                                                "the enabled chat connectors.");
+  serve_cmd->add_option("--config", serve.config_path,
+                        "Config file (YAML). Without it, the data directory's opsgate.yaml is "
+                        "used, and created with `init` on first start.");
+  serve_cmd->add_option("--data-dir", serve.data_dir,
+                        "Data directory used when --config is absent.")
+      ->capture_default_str();
+  serve_cmd->add_option("--listen", serve.listen,
+                        "HOST:PORT to listen on instead of server.listen (port 0 picks a free "
+                        "port; IPv6 as [::1]:8443).");
+
+  InitCommandOptions init;
+  auto* init_cmd = app.add_subcommand(
+      "init", "Write a starter config, a self-signed development certificate and keys into "
+              "DIR. Refuses to overwrite existing files.");
+  init_cmd->add_option("dir", init.dir, "Directory to create or fill")->required();
+  init_cmd->add_option("--host", init.extra_hosts,
+                       "Extra DNS name or IP for the development certificate (repeatable); "
+                       "localhost, 127.0.0.1 and ::1 are always included.");
+
+  CheckOptions check;
+  auto* check_cmd = app.add_subcommand(
+      "check", "Validate a config: exits 1 on errors (each as FILE:LINE:COL: key: problem), "
+               "0 otherwise; warns about insecure settings.");
+  check_cmd->add_option("--config", check.config_path, "Config file (YAML)")->required();
+
+  auto* version_cmd = app.add_subcommand("version", "Print the version.");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (*serve_cmd) {
+    return opsgate::app::RunServe(serve);
+  }
+  if (*init_cmd) {
+    return opsgate::app::RunInit(init);
+  }
+  if (*check_cmd) {
+    return opsgate::app::RunCheck(check);
+  }
+  if (*version_cmd) {
+    std::cout << "opsgate " OPSGATE_VERSION "\n";
+    return 0;
+  }
+  return 2;
+}

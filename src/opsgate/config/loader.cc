@@ -1,0 +1,420 @@
+#include "opsgate/config/loader.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+
+#include "opsgate/config/internal/diagnostics.h"
+#include "opsgate/config/internal/files.h"
+#include "opsgate/config/internal/map_reader.h"
+#include "opsgate/config/internal/yaml_tree.h"
+#include "opsgate/core/strings.h"
+
+// The schema lives here: one Parse<Section>() per section, each reading its keys with
+// MapReader getters (defaults stay in config.h) and ending with Finish(). To add a
+// section, add its struct to config.h, write Parse<Section>(MapReader, const Context&,
+// Struct*) below and call it from ParseRoot().
+
+namespace opsgate::config {
+namespace {
+
+using internal::Diagnostics;
+using internal::kKiB;
+using internal::kMiB;
+using internal::MapReader;
+using internal::ParseResult;
+using internal::Printable;
+using internal::YamlNode;
+using std::chrono::hours;
+using std::chrono::milliseconds;
+namespace fs = std::filesystem;
+
+constexpr size_t kMaxPrintedPath = 200;
+
+// What value parsers need to know about the file being loaded.
+struct Context {
+  std::string config_dir;  // absolute
+  std::string data_dir;    // absolute
+  bool dev = false;
+};
+
+std::string AbsoluteNormal(const fs::path& path) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(path, ec);
+  if (ec) {
+    abs = path;
+  }
+  std::string out = abs.lexically_normal().string();
+  if (out.size() > 1 && out.back() == '/') {
+    out.pop_back();
+  }
+  return out;
+}
+
+// `path` against `base` unless it is absolute; normalised, without a trailing '/'.
+std::string ResolvePath(const std::string& base, const std::string& path) {
+  return AbsoluteNormal(fs::path(base) / path);
+}
+
+// A non-empty path, resolved against `base`.
+auto PathParser(const std::string& base) {
+  return [&base](const YamlNode& node) -> ParseResult<std::string> {
+    auto text = internal::ParseString(node);
+    if (text && text->empty()) {
+      return tl::unexpected(std::string("expected a path (got nothing)"));
+    }
+    return text.transform([&](const std::string& p) { return ResolvePath(base, p); });
+  };
+}
+
+// --- listen addresses -----------------------------------------------------------
+
+constexpr std::string_view kListenForm = "HOST:PORT like 127.0.0.1:8443 or [::1]:8443";
+
+bool IsIpv4(const std::string& host) {
+  in_addr addr{};
+  return inet_pton(AF_INET, host.c_str(), &addr) == 1;
+}
+
+bool IsIpv6(const std::string& host) {
+  in6_addr addr{};
+  return inet_pton(AF_INET6, host.c_str(), &addr) == 1;
+}
+
+bool IsHostName(std::string_view host) {
+  if (host.empty() || host.size() > 253 || host.front() == '-' || host.front() == '.') {
+    return false;
+  }
+  for (const char c : host) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsLoopback(const std::string& host) {
+  if (host == "localhost") {
+    return true;
+  }
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) {
+      return true;
+    }
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+ParseResult<ListenAddress> ParseListen(const YamlNode& node) {
+  const auto text = internal::ParseString(node);
+  if (!text) {
+    return tl::unexpected("expected " + std::string(kListenForm) + " (got " +
+                          DescribeNode(node) + ")");
+  }
+  auto parsed = ParseListenAddress(*text);
+  if (!parsed) {
+    return tl::unexpected(parsed.error().message);
+  }
+  return *parsed;
+}
+
+// --- files and secrets ----------------------------------------------------------
+
+// Reads a required path under `key` (relative to data_dir) that must name a readable
+// regular file; a private key must not be readable by group or others.
+void ReadExistingFile(MapReader& map, std::string_view key, const Context& ctx, bool is_private,
+                      std::string* out) {
+  if (map.Find(key) == nullptr) {
+    map.Error(key, "required key is missing (a file path, relative to data_dir)");
+    return;
+  }
+  if (!map.Read(key, PathParser(ctx.data_dir), out)) {
+    return;
+  }
+  const std::string shown = Printable(*out, kMaxPrintedPath);
+  const internal::FileStatus status = internal::StatFile(*out);
+  if (!status.exists) {
+    map.Error(key, "file " + shown + " does not exist (relative paths resolve against data_dir " +
+                       Printable(ctx.data_dir, kMaxPrintedPath) + ")");
+  } else if (!status.regular) {
+    map.Error(key, shown + " is not a regular file (point it at a PEM file)");
+  } else if (!status.readable) {
+    map.Error(key, "file " + shown + " is not readable by this user (check its owner and mode)");
+  } else if (is_private && status.group_or_world) {
+    map.Warning(key, "private key " + shown + " is readable by group or others (run chmod 600 " +
+                         shown + ")");
+  }
+}
+
+// Reads an optional secret reference under `key`. Literals are errors unless dev;
+// env: and file: references that would not resolve now are warned about.
+void ReadSecret(MapReader& map, std::string_view key, const Context& ctx,
+                std::optional<SecretRef>* out) {
+  std::string text;
+  if (!map.ReadString(key, &text)) {
+    return;
+  }
+  SecretRef ref = ParseSecretRef(text, ctx.config_dir);
+  const std::string value(ref.kind == SecretRef::Kind::kLiteral ? "" : ref.value.Reveal());
+  switch (ref.kind) {
+    case SecretRef::Kind::kLiteral:
+      if (ref.value.empty()) {
+        map.Error(key, "expected a secret reference like env:NAME or file:PATH (got nothing)");
+        return;
+      }
+      if (!ctx.dev) {
+        map.Error(key,
+                  "a literal secret is not allowed; use env:NAME or file:PATH (or set dev: true "
+                  "for a development setup)");
+        return;
+      }
+      map.Warning(key,
+                  "a literal secret is in the config file; use env:NAME or file:PATH outside "
+                  "development");
+      break;
+    case SecretRef::Kind::kEnv:
+      if (!IsValidEnvName(value)) {
+        map.Error(key,
+                  "expected an environment variable name after 'env:' (letters, digits and "
+                  "'_', not starting with a digit)");
+        return;
+      }
+      if (std::getenv(value.c_str()) == nullptr) {
+        map.Warning(key, "secret env:" + value +
+                             ": the environment variable is not set (export it before starting "
+                             "opsgate)");
+      }
+      break;
+    case SecretRef::Kind::kFile: {
+      if (value.empty()) {
+        map.Error(key, "expected a path after 'file:' (like file:/etc/opsgate/token)");
+        return;
+      }
+      const std::string shown = Printable(value, kMaxPrintedPath);
+      const internal::FileStatus status = internal::StatFile(value);
+      if (!status.exists) {
+        map.Warning(key,
+                    "secret file:" + shown + ": the file does not exist (create it with mode 600)");
+      } else if (status.regular && status.group_or_world) {
+        map.Warning(key, "secret file:" + shown +
+                             ": the file is readable by group or others (run chmod 600 " + shown +
+                             ")");
+      }
+      break;
+    }
+  }
+  *out = std::move(ref);
+}
+
+// --- sections -------------------------------------------------------------------
+
+void ParseLimits(MapReader map, LimitsConfig* out) {
+  map.ReadSize("header_bytes", 1 * kKiB, 1 * kMiB, &out->header_bytes);
+  map.ReadSize("body_bytes", 1, 64 * kMiB, &out->body_bytes);
+  map.ReadDuration("read_timeout", milliseconds(1), hours(1), &out->read_timeout);
+  map.ReadDuration("idle_timeout", milliseconds(1), hours(1), &out->idle_timeout);
+  map.ReadDuration("write_timeout", milliseconds(1), hours(1), &out->write_timeout);
+  map.ReadInteger("max_connections", 1, 1'000'000, &out->max_connections);
+  map.ReadInteger("max_requests_per_connection", 1, 1'000'000, &out->max_requests_per_connection);
+  map.Finish();
+}
+
+TlsConfig ParseTls(MapReader map, const Context& ctx) {
+  TlsConfig out;
+  ReadExistingFile(map, "cert", ctx, /*is_private=*/false, &out.cert_file);
+  ReadExistingFile(map, "key", ctx, /*is_private=*/true, &out.key_file);
+  map.ReadEnum("profile",
+               {{"intermediate", TlsProfile::kIntermediate}, {"modern", TlsProfile::kModern}},
+               &out.profile);
+  map.Finish();
+  return out;
+}
+
+void ParseServer(MapReader map, const Context& ctx, ServerConfig* out) {
+  ListenAddress listen{out->listen_host, out->listen_port};
+  map.Read("listen", ParseListen, &listen);
+  out->listen_host = listen.host;
+  out->listen_port = listen.port;
+  // When behind_tls_proxy is malformed, whether tls is required is unknown.
+  const bool proxy_known = map.ReadBool("behind_tls_proxy", &out->behind_tls_proxy) ||
+                           map.Find("behind_tls_proxy") == nullptr;
+  map.ReadInteger("threads", 1, 64, &out->threads);
+  map.ReadDuration("drain_timeout", milliseconds(0), hours(1), &out->drain_timeout);
+  ReadSecret(map, "metrics_token", ctx, &out->metrics_token);
+  if (map.Find("tls") != nullptr) {
+    out->tls = ParseTls(map.Section("tls"), ctx);
+  } else if (!out->behind_tls_proxy && proxy_known && map.ok()) {
+    map.Error("tls",
+              "required unless server.behind_tls_proxy is true (add tls.cert and tls.key, or "
+              "set behind_tls_proxy: true when a TLS proxy sits in front)");
+  }
+  ParseLimits(map.Section("limits"), &out->limits);
+
+  const bool loopback = IsLoopback(out->listen_host);
+  if (out->behind_tls_proxy && !out->tls && !loopback) {
+    map.Warning("behind_tls_proxy",
+                "plain HTTP on a non-loopback address: make sure only the TLS proxy can reach "
+                "it");
+  }
+  if (!loopback && !out->metrics_token) {
+    map.Warning("listen",
+                "/metrics is readable by anyone who can reach the listener; set "
+                "server.metrics_token");
+  }
+  map.Finish();
+}
+
+void ParseStore(MapReader map, const Context& ctx, StoreConfig* out) {
+  if (map.ReadEnum("driver",
+                   {{"sqlite", StoreDriver::kSqlite}, {"postgres", StoreDriver::kPostgres}},
+                   &out->driver) &&
+      out->driver == StoreDriver::kPostgres) {
+    map.Error("driver", "postgres driver is not available in this build yet (use sqlite)");
+  }
+  std::string path = ResolvePath(ctx.data_dir, "opsgate.db");
+  map.Read("path", PathParser(ctx.data_dir), &path);
+  out->path = path;
+  map.Finish();
+}
+
+void ParseLog(MapReader map, LogConfig* out) {
+  map.ReadEnum<std::string>(
+      "level", {{"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}},
+      &out->level);
+  map.Finish();
+}
+
+void ParseRoot(MapReader map, Context& ctx, Config* out) {
+  map.ReadBool("dev", &out->dev);
+  ctx.dev = out->dev;
+  if (out->dev) {
+    map.Warning("dev", "development mode: literal secrets allowed; never use in production");
+  }
+  std::string data_dir = ctx.config_dir;
+  map.Read("data_dir", PathParser(ctx.config_dir), &data_dir);
+  out->data_dir = ctx.data_dir = data_dir;
+  ParseServer(map.Section("server"), ctx, &out->server);
+  ParseStore(map.Section("store"), ctx, &out->store);
+  ParseLog(map.Section("log"), &out->log);
+  map.Finish();
+}
+
+std::string JoinErrors(const std::vector<Diagnostic>& diagnostics) {
+  std::string out;
+  for (const Diagnostic& d : diagnostics) {
+    if (d.severity == Diagnostic::Severity::kError) {
+      out += (out.empty() ? "" : "\n") + d.ToString();
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+core::Result<ListenAddress> ParseListenAddress(std::string_view s) {
+  const auto fail = [&](std::string_view hint = {}) {
+    return core::Fail(core::InvalidArgument("expected " + std::string(kListenForm) + " (got '" +
+                                            std::string(s) + "'" + std::string(hint) + ")"));
+  };
+  const size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) {
+    return fail();
+  }
+  ListenAddress out;
+  std::string_view host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    out.host = host.substr(1, host.size() - 2);
+    if (!IsIpv6(out.host)) {
+      return fail("; brackets hold an IPv6 address");
+    }
+  } else {
+    out.host = host;
+    if (out.host.find(':') != std::string::npos) {
+      return fail("; write IPv6 addresses in brackets, like [::1]:8443");
+    }
+    const bool looks_numeric = out.host.find_first_not_of("0123456789.") == std::string::npos;
+    if (looks_numeric ? !IsIpv4(out.host) : !IsHostName(out.host)) {
+      return fail();
+    }
+  }
+  const auto port = core::ParseDigits(s.substr(colon + 1));
+  if (!port || *port > 65535) {
+    return fail("; the port is 0 to 65535");
+  }
+  out.port = static_cast<uint16_t>(*port);
+  return out;
+}
+
+LoadOutcome ParseConfig(std::string_view yaml, const std::string& source_path) {
+  Diagnostics diags(source_path);
+  LoadOutcome outcome;
+  try {
+    std::optional<YamlNode> root =
+        internal::ParseYamlTree(yaml, kMaxConfigBytes, kMaxConfigDepth, diags);
+    if (root) {
+      auto config = std::make_shared<Config>();
+      config->source_path =
+          AbsoluteNormal(source_path.empty() ? fs::path(".") : fs::path(source_path));
+      Context ctx;
+      ctx.config_dir = source_path.empty() ? config->source_path
+                                           : fs::path(config->source_path).parent_path().string();
+      if (root->kind != YamlNode::Kind::kMap && root->kind != YamlNode::Kind::kNull) {
+        diags.Error(
+            root->position, "",
+            "expected a mapping of sections like 'server:' (got " + DescribeNode(*root) + ")");
+      } else {
+        ParseRoot(MapReader(&*root, "", {}, diags), ctx, config.get());
+      }
+      if (!diags.has_errors()) {
+        outcome.config = std::move(config);
+      }
+    }
+  } catch (const std::exception& e) {
+    // Only allocation failures can get here; the config is refused, not the process.
+    diags.Error({}, "", std::string("cannot load the config: ") + e.what());
+    outcome.config = nullptr;
+  }
+  outcome.diagnostics = diags.Take();
+  return outcome;
+}
+
+core::Result<LoadedConfig> LoadConfigText(std::string_view yaml, const std::string& source_path) {
+  LoadOutcome outcome = ParseConfig(yaml, source_path);
+  if (!outcome.ok()) {
+    return core::Fail(core::InvalidArgument(JoinErrors(outcome.diagnostics)));
+  }
+  LoadedConfig loaded{std::move(outcome.config), std::move(outcome.diagnostics)};
+  return loaded;
+}
+
+core::Result<LoadedConfig> LoadConfigFile(const std::string& path) {
+  auto text = internal::ReadFileAtMost(path, kMaxConfigBytes);
+  if (!text) {
+    switch (text.error().problem) {
+      case internal::FileProblem::kNotFound:
+        return core::Fail(core::NotFound(path + ": the config file does not exist"));
+      case internal::FileProblem::kNotRegular:
+        return core::Fail(core::InvalidArgument(path + ": not a regular file"));
+      case internal::FileProblem::kTooLarge:
+        return core::Fail(core::InvalidArgument(path + ": the config file is larger than " +
+                                                std::to_string(kMaxConfigBytes / 1024) + " KiB"));
+      case internal::FileProblem::kUnreadable:
+        break;
+    }
+    return core::Fail(core::FailedPrecondition(path + ": cannot read the config file (" +
+                                               text.error().detail + ")"));
+  }
+  return LoadConfigText(*text, path);
+}
+
+}  // namespace opsgate::config

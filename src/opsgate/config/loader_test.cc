@@ -1,0 +1,580 @@
+#include "opsgate/config/loader.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace opsgate::config {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+// Each test gets a fresh directory holding a readable TLS certificate and private key
+// (tls/server.crt, tls/server.key, mode 600); the config "file" is <dir>/opsgate.yaml.
+class LoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("opsgate_loader_test_" + std::to_string(::getpid()) + "_" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "tls");
+    Write("tls/server.crt", "-----BEGIN CERTIFICATE-----\n");
+    Write("tls/server.key", "-----BEGIN PRIVATE KEY-----\n");
+    file_ = (dir_ / "opsgate.yaml").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& content, mode_t mode = 0600) {
+    const fs::path path = dir_ / name;
+    std::ofstream(path, std::ios::binary) << content;
+    ::chmod(path.c_str(), mode);
+    return path.string();
+  }
+
+  LoadOutcome Parse(std::string_view yaml) { return ParseConfig(yaml, file_); }
+
+  // The ToString() of each diagnostic of `severity`, in order.
+  static std::vector<std::string> Lines(const LoadOutcome& outcome, Diagnostic::Severity severity) {
+    std::vector<std::string> out;
+    for (const Diagnostic& d : outcome.diagnostics) {
+      if (d.severity == severity) {
+        out.push_back(d.ToString());
+      }
+    }
+    return out;
+  }
+  std::vector<std::string> Errors(std::string_view yaml) {
+    return Lines(Parse(yaml), Diagnostic::Severity::kError);
+  }
+  std::vector<std::string> Warnings(std::string_view yaml) {
+    const LoadOutcome outcome = Parse(yaml);
+    EXPECT_TRUE(outcome.ok()) << ::testing::PrintToString(
+        Lines(outcome, Diagnostic::Severity::kError));
+    return Lines(outcome, Diagnostic::Severity::kWarning);
+  }
+  // "<file>:<rest>": the expected text of a diagnostic.
+  std::string At(const std::string& rest) const { return file_ + ":" + rest; }
+  std::string Path(const std::string& rel) const { return (dir_ / rel).string(); }
+
+  fs::path dir_;
+  std::string file_;
+};
+
+constexpr std::string_view kProxy = "server:\n  behind_tls_proxy: true\n";
+
+TEST_F(LoaderTest, FullConfigRoundTripsIntoStructs) {
+  ::setenv("OPSGATE_TEST_METRICS_TOKEN", "t", 1);
+  fs::create_directories(dir_ / "data/tls");
+  Write("data/tls/a.crt", "cert");
+  Write("data/tls/a.key", "key");
+  const LoadOutcome outcome = Parse(R"(
+dev: false
+data_dir: ./data/../data
+server:
+  listen: "[::1]:9443"
+  behind_tls_proxy: false
+  threads: 8
+  drain_timeout: 30s
+  metrics_token: env:OPSGATE_TEST_METRICS_TOKEN
+  tls:
+    cert: tls/a.crt
+    key: tls/a.key
+    profile: modern
+  limits:
+    header_bytes: 16KiB
+    body_bytes: 1MiB
+    read_timeout: 500ms
+    idle_timeout: 2m
+    write_timeout: 15
+    max_connections: 2048
+    max_requests_per_connection: 100
+store:
+  driver: sqlite
+  path: db/opsgate.db
+log:
+  level: debug
+)");
+  ::unsetenv("OPSGATE_TEST_METRICS_TOKEN");
+  ASSERT_TRUE(outcome.ok()) << ::testing::PrintToString(outcome.diagnostics);
+  EXPECT_THAT(outcome.diagnostics, IsEmpty());
+  const Config& c = *outcome.config;
+  EXPECT_EQ(c.source_path, file_);
+  EXPECT_FALSE(c.dev);
+  EXPECT_EQ(c.data_dir, Path("data"));
+  EXPECT_EQ(c.server.listen_host, "::1");
+  EXPECT_EQ(c.server.listen_port, 9443);
+  EXPECT_FALSE(c.server.behind_tls_proxy);
+  EXPECT_EQ(c.server.threads, 8u);
+  EXPECT_EQ(c.server.drain_timeout, milliseconds(30'000));
+  ASSERT_TRUE(c.server.metrics_token.has_value());
+  EXPECT_EQ(c.server.metrics_token->Describe(), "env:OPSGATE_TEST_METRICS_TOKEN");
+  ASSERT_TRUE(c.server.tls.has_value());
+  EXPECT_EQ(c.server.tls->cert_file, Path("data/tls/a.crt"));
+  EXPECT_EQ(c.server.tls->key_file, Path("data/tls/a.key"));
+  EXPECT_EQ(c.server.tls->profile, TlsProfile::kModern);
+  EXPECT_EQ(c.server.limits.header_bytes, 16u * 1024);
+  EXPECT_EQ(c.server.limits.body_bytes, 1024u * 1024);
+  EXPECT_EQ(c.server.limits.read_timeout, milliseconds(500));
+  EXPECT_EQ(c.server.limits.idle_timeout, milliseconds(120'000));
+  EXPECT_EQ(c.server.limits.write_timeout, milliseconds(15'000));
+  EXPECT_EQ(c.server.limits.max_connections, 2048u);
+  EXPECT_EQ(c.server.limits.max_requests_per_connection, 100u);
+  EXPECT_EQ(c.store.driver, StoreDriver::kSqlite);
+  EXPECT_EQ(c.store.path, Path("data/db/opsgate.db"));
+  EXPECT_EQ(c.log.level, "debug");
+}
+
+TEST_F(LoaderTest, MinimalConfigKeepsTheDefaults) {
+  const LoadOutcome outcome = Parse(kProxy);
+  ASSERT_TRUE(outcome.ok()) << ::testing::PrintToString(outcome.diagnostics);
+  EXPECT_THAT(outcome.diagnostics, IsEmpty());
+  const Config& c = *outcome.config;
+  EXPECT_EQ(c.data_dir, dir_.string());
+  EXPECT_EQ(c.server.listen_host, "127.0.0.1");
+  EXPECT_EQ(c.server.listen_port, 8443);
+  EXPECT_FALSE(c.server.tls.has_value());
+  EXPECT_FALSE(c.server.metrics_token.has_value());
+  EXPECT_EQ(c.server.threads, 2u);
+  EXPECT_EQ(c.server.limits.body_bytes, 64u * 1024);
+  EXPECT_EQ(c.server.limits.idle_timeout, milliseconds(60'000));
+  EXPECT_EQ(c.store.path, Path("opsgate.db"));
+  EXPECT_EQ(c.log.level, "info");
+}
+
+TEST_F(LoaderTest, TlsPathsResolveAgainstTheConfigDirectoryByDefault) {
+  const LoadOutcome outcome = Parse(
+      "server:\n  tls:\n    cert: tls/server.crt\n"
+      "    key: " +
+      Path("tls/server.key") + "\n");
+  ASSERT_TRUE(outcome.ok()) << ::testing::PrintToString(outcome.diagnostics);
+  EXPECT_EQ(outcome.config->server.tls->cert_file, Path("tls/server.crt"));
+  EXPECT_EQ(outcome.config->server.tls->key_file, Path("tls/server.key"));
+  EXPECT_EQ(outcome.config->server.tls->profile, TlsProfile::kIntermediate);
+}
+
+TEST_F(LoaderTest, EmptySectionsAndCommentsKeepDefaults) {
+  const LoadOutcome outcome =
+      Parse("# nothing here yet\nlog:\nstore:\nserver:\n  behind_tls_proxy: true\n");
+  ASSERT_TRUE(outcome.ok()) << ::testing::PrintToString(outcome.diagnostics);
+  EXPECT_EQ(outcome.config->log.level, "info");
+}
+
+TEST_F(LoaderTest, UnknownKeySuggestsTheClosestKnownKey) {
+  EXPECT_THAT(Errors(R"(server:
+  behind_tls_proxy: true
+  lisen: 127.0.0.1:8443
+)"),
+              ElementsAre(At("3:3: server.lisen: unknown key (did you mean 'listen'?)")));
+}
+
+TEST_F(LoaderTest, UnknownKeyWithoutCloseMatchListsTheKnownKeys) {
+  EXPECT_THAT(Errors("log:\n  colour: true\n"),
+              ElementsAre(At("2:3: log.colour: unknown key (expected one of level)"),
+                          file_ + ": server.tls: required unless server.behind_tls_proxy is true "
+                                  "(add tls.cert and tls.key, or set behind_tls_proxy: true when "
+                                  "a TLS proxy sits in front)"));
+}
+
+TEST_F(LoaderTest, WrongTypeNamesTheExpectedForm) {
+  EXPECT_THAT(Errors(R"(server:
+  behind_tls_proxy: true
+  limits:
+    body_bytes: lots
+    threads_x: 1
+)"),
+              ElementsAre(At("4:17: server.limits.body_bytes: expected a size like 65536, 64KiB "
+                             "or 1MiB (got 'lots')"),
+                          At("5:5: server.limits.threads_x: unknown key (expected one of "
+                             "header_bytes, body_bytes, read_timeout, idle_timeout, "
+                             "write_timeout, max_connections, max_requests_per_connection)")));
+  EXPECT_THAT(Errors("server:\n  behind_tls_proxy: [true]\n"),
+              ElementsAre(At("2:21: server.behind_tls_proxy: expected true or false (got a "
+                             "list)")));
+  EXPECT_THAT(Errors("server: 8443\n"),
+              ElementsAre(At("1:9: server: expected a mapping of keys (got '8443')")));
+}
+
+TEST_F(LoaderTest, OutOfRangeValuesNameTheRange) {
+  EXPECT_THAT(Errors(R"(server:
+  behind_tls_proxy: true
+  threads: 100
+  limits:
+    header_bytes: 2MiB
+    read_timeout: 0s
+    idle_timeout: 2h
+    max_connections: 0
+)"),
+              ElementsAre(At("3:12: server.threads: expected an integer from 1 to 64 (got '100')"),
+                          At("5:19: server.limits.header_bytes: must be between 1KiB and 1MiB "
+                             "(got '2MiB')"),
+                          At("6:19: server.limits.read_timeout: must be greater than 0 and at "
+                             "most 1h (got '0s')"),
+                          At("7:19: server.limits.idle_timeout: must be greater than 0 and at "
+                             "most 1h (got '2h')"),
+                          At("8:22: server.limits.max_connections: expected an integer from 1 to "
+                             "1000000 (got '0')")));
+}
+
+TEST_F(LoaderTest, SizesAcceptOnlyBytesKiBAndMiB) {
+  const auto outcome = Parse(
+      "server:\n  behind_tls_proxy: true\n  limits:\n"
+      "    header_bytes: 1024\n    body_bytes: 512B\n");
+  ASSERT_TRUE(outcome.ok()) << ::testing::PrintToString(outcome.diagnostics);
+  EXPECT_EQ(outcome.config->server.limits.header_bytes, 1024u);
+  EXPECT_EQ(outcome.config->server.limits.body_bytes, 512u);
+  EXPECT_THAT(Errors("server:\n  behind_tls_proxy: true\n  limits:\n    body_bytes: 64KB\n"),
+              ElementsAre(At("4:17: server.limits.body_bytes: expected a size like 65536, 64KiB "
+                             "or 1MiB (got '64KB'; the units are B, KiB and MiB)")));
+  EXPECT_THAT(
+      Errors("server:\n  behind_tls_proxy: true\n  limits:\n    body_bytes: "
+             "99999999999999999999MiB\n"),
+      ElementsAre(At("4:17: server.limits.body_bytes: expected a size like 65536, 64KiB or 1MiB "
+                     "(got '99999999999999999999MiB')")));
+  EXPECT_THAT(
+      Errors("server:\n  behind_tls_proxy: true\n  limits:\n    body_bytes: 9999999999999MiB\n"),
+      ElementsAre(At("4:17: server.limits.body_bytes: must be between 1 and 64MiB (got "
+                     "'9999999999999MiB')")));
+}
+
+TEST_F(LoaderTest, DurationsAcceptUnitsAndPlainSeconds) {
+  const auto outcome = Parse(
+      "server:\n  behind_tls_proxy: true\n  drain_timeout: 0\n  limits:\n"
+      "    read_timeout: 1h\n    idle_timeout: 30\n    write_timeout: 1500ms\n");
+  ASSERT_TRUE(outcome.ok()) << ::testing::PrintToString(outcome.diagnostics);
+  EXPECT_EQ(outcome.config->server.drain_timeout, milliseconds(0));
+  EXPECT_EQ(outcome.config->server.limits.read_timeout, milliseconds(3'600'000));
+  EXPECT_EQ(outcome.config->server.limits.idle_timeout, milliseconds(30'000));
+  EXPECT_EQ(outcome.config->server.limits.write_timeout, milliseconds(1'500));
+  EXPECT_THAT(Errors("server:\n  behind_tls_proxy: true\n  drain_timeout: 1.5s\n"),
+              ElementsAre(At("3:18: server.drain_timeout: expected a duration like 500ms, 10s, "
+                             "2m or 1h (got '1.5s')")));
+}
+
+TEST_F(LoaderTest, TlsIsRequiredWithoutAProxy) {
+  EXPECT_THAT(Errors("server:\n  listen: 127.0.0.1:8443\n"),
+              ElementsAre(At("1:1: server.tls: required unless server.behind_tls_proxy is true "
+                             "(add tls.cert and tls.key, or set behind_tls_proxy: true when a TLS "
+                             "proxy sits in front)")));
+}
+
+TEST_F(LoaderTest, TlsFilesMustExistAndBeReadable) {
+  Write("tls/open.key", "key", 0644);
+  EXPECT_THAT(Errors("server:\n  tls:\n    profile: moden\n"),
+              ElementsAre(At("2:3: server.tls.cert: required key is missing (a file path, "
+                             "relative to data_dir)"),
+                          At("2:3: server.tls.key: required key is missing (a file path, "
+                             "relative to data_dir)"),
+                          At("3:14: server.tls.profile: expected one of intermediate, modern "
+                             "(got 'moden'; did you mean 'modern'?)")));
+  EXPECT_THAT(Errors("server:\n  tls:\n    cert: tls/nope.crt\n    key: tls\n"),
+              ElementsAre(At("3:11: server.tls.cert: file " + Path("tls/nope.crt") +
+                             " does not exist (relative paths resolve against data_dir " +
+                             dir_.string() + ")"),
+                          At("4:10: server.tls.key: " + Path("tls") +
+                             " is not a regular file (point it at a PEM file)")));
+  EXPECT_THAT(Warnings("server:\n  tls:\n    cert: tls/server.crt\n    key: tls/open.key\n"),
+              ElementsAre(At("4:10: warning: server.tls.key: private key " + Path("tls/open.key") +
+                             " is readable by group or others (run chmod 600 " +
+                             Path("tls/open.key") + ")")));
+}
+
+TEST_F(LoaderTest, LiteralSecretIsRefusedWithoutDev) {
+  const auto errors = Errors("server:\n  behind_tls_proxy: true\n  metrics_token: hunter2\n");
+  EXPECT_THAT(errors, ElementsAre(At("3:18: server.metrics_token: a literal secret is not "
+                                     "allowed; use env:NAME or file:PATH (or set dev: true for a "
+                                     "development setup)")));
+  for (const auto& e : errors) {
+    EXPECT_THAT(e, Not(::testing::HasSubstr("hunter2")));
+  }
+}
+
+TEST_F(LoaderTest, LiteralSecretInDevModeIsWarned) {
+  const auto warnings = Warnings(
+      "dev: true\nserver:\n  behind_tls_proxy: true\n"
+      "  metrics_token: hunter2\n");
+  EXPECT_THAT(warnings,
+              ElementsAre(At("1:6: warning: dev: development mode: literal secrets allowed; never "
+                             "use in production"),
+                          At("4:18: warning: server.metrics_token: a literal secret is in the "
+                             "config file; use env:NAME or file:PATH outside development")));
+  const auto outcome = Parse("dev: true\nserver:\n  behind_tls_proxy: true\n  metrics_token: x\n");
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome.config->server.metrics_token->kind, SecretRef::Kind::kLiteral);
+  EXPECT_EQ(outcome.config->server.metrics_token->Describe(), "literal");
+}
+
+TEST_F(LoaderTest, MalformedSecretReferencesAreErrors) {
+  EXPECT_THAT(Errors("server:\n  behind_tls_proxy: true\n  metrics_token: 'env:'\n"),
+              ElementsAre(At("3:18: server.metrics_token: expected an environment variable name "
+                             "after 'env:' (letters, digits and '_', not starting with a "
+                             "digit)")));
+  EXPECT_THAT(Errors("server:\n  behind_tls_proxy: true\n  metrics_token: env:MY-TOKEN\n"),
+              ElementsAre(At("3:18: server.metrics_token: expected an environment variable name "
+                             "after 'env:' (letters, digits and '_', not starting with a "
+                             "digit)")));
+  EXPECT_THAT(Errors("server:\n  behind_tls_proxy: true\n  metrics_token: 'file:'\n"),
+              ElementsAre(At("3:18: server.metrics_token: expected a path after 'file:' (like "
+                             "file:/etc/opsgate/token)")));
+  EXPECT_THAT(Errors("server:\n  behind_tls_proxy: true\n  metrics_token: ''\n"),
+              ElementsAre(At("3:18: server.metrics_token: expected a secret reference like "
+                             "env:NAME or file:PATH (got nothing)")));
+}
+
+TEST_F(LoaderTest, SecretReferencesThatWouldNotResolveAreWarned) {
+  ::unsetenv("OPSGATE_TEST_UNSET_TOKEN");
+  EXPECT_THAT(Warnings("server:\n  behind_tls_proxy: true\n"
+                       "  metrics_token: env:OPSGATE_TEST_UNSET_TOKEN\n"),
+              ElementsAre(At("3:18: warning: server.metrics_token: secret "
+                             "env:OPSGATE_TEST_UNSET_TOKEN: the environment variable is not set "
+                             "(export it before starting opsgate)")));
+  EXPECT_THAT(Warnings("server:\n  behind_tls_proxy: true\n  metrics_token: file:missing\n"),
+              ElementsAre(At("3:18: warning: server.metrics_token: secret file:" + Path("missing") +
+                             ": the file does not exist (create it with mode "
+                             "600)")));
+  Write("open-token", "t\n", 0644);
+  EXPECT_THAT(
+      Warnings("server:\n  behind_tls_proxy: true\n  metrics_token: file:open-token\n"),
+      ElementsAre(At("3:18: warning: server.metrics_token: secret file:" + Path("open-token") +
+                     ": the file is readable by group or others (run chmod 600 " +
+                     Path("open-token") + ")")));
+  Write("token", "t\n", 0600);
+  const auto outcome = Parse("server:\n  behind_tls_proxy: true\n  metrics_token: file:token\n");
+  EXPECT_THAT(outcome.diagnostics, IsEmpty());
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome.config->server.metrics_token->Describe(), "file:" + Path("token"));
+}
+
+TEST_F(LoaderTest, ExposedListenersAreWarned) {
+  EXPECT_THAT(Warnings("server:\n  listen: 0.0.0.0:8080\n  behind_tls_proxy: true\n"),
+              ElementsAre(At("2:11: warning: server.listen: /metrics is readable by anyone who "
+                             "can reach the listener; set server.metrics_token"),
+                          At("3:21: warning: server.behind_tls_proxy: plain HTTP on a "
+                             "non-loopback address: make sure only the TLS proxy can reach it")));
+  EXPECT_THAT(Warnings("server:\n  listen: localhost:0\n  behind_tls_proxy: true\n"), IsEmpty());
+  EXPECT_THAT(Warnings("server:\n  listen: '[::1]:80'\n  behind_tls_proxy: true\n"), IsEmpty());
+}
+
+TEST_F(LoaderTest, ListenAddressesAreChecked) {
+  const auto outcome = Parse("server:\n  listen: opsgate.internal:0\n  behind_tls_proxy: true\n");
+  ASSERT_TRUE(outcome.ok()) << ::testing::PrintToString(outcome.diagnostics);
+  EXPECT_EQ(outcome.config->server.listen_host, "opsgate.internal");
+  EXPECT_EQ(outcome.config->server.listen_port, 0);
+  const std::string expected = "expected HOST:PORT like 127.0.0.1:8443 or [::1]:8443";
+  EXPECT_THAT(Errors("server:\n  behind_tls_proxy: true\n  listen: ::1:8443\n"),
+              ElementsAre(At("3:11: server.listen: " + expected +
+                             " (got '::1:8443'; write IPv6 addresses in brackets, like "
+                             "[::1]:8443)")));
+  EXPECT_THAT(Errors("server:\n  behind_tls_proxy: true\n  listen: 127.0.0.1:65536\n"),
+              ElementsAre(At("3:11: server.listen: " + expected +
+                             " (got '127.0.0.1:65536'; the port is 0 to 65535)")));
+  EXPECT_THAT(Errors("server:\n  behind_tls_proxy: true\n  listen: 300.1.1.1:80\n"),
+              ElementsAre(At("3:11: server.listen: " + expected + " (got '300.1.1.1:80')")));
+  EXPECT_THAT(Errors("server:\n  behind_tls_proxy: true\n  listen: 8443\n"),
+              ElementsAre(At("3:11: server.listen: " + expected + " (got '8443')")));
+}
+
+TEST_F(LoaderTest, PostgresIsNotAvailableYet) {
+  EXPECT_THAT(Errors(std::string(kProxy) + "store:\n  driver: postgres\n"),
+              ElementsAre(At("4:11: store.driver: postgres driver is not available in this build "
+                             "yet (use sqlite)")));
+}
+
+TEST_F(LoaderTest, DuplicateKeysAreErrors) {
+  EXPECT_THAT(Errors(R"(server:
+  behind_tls_proxy: true
+  threads: 4
+  threads: 8
+)"),
+              ElementsAre(At("4:3: server.threads: duplicate key (first defined at line 3; keep "
+                             "one)")));
+}
+
+TEST_F(LoaderTest, AliasesAreRefused) {
+  EXPECT_THAT(Errors(R"(server:
+  behind_tls_proxy: true
+  limits:
+    read_timeout: &t 10s
+    write_timeout: *t
+)"),
+              ElementsAre(At("5:20: server.limits.write_timeout: aliases are not supported in "
+                             "opsgate config (write the value out)")));
+}
+
+TEST_F(LoaderTest, DeepFlowNestingIsRefusedBeforeParsing) {
+  EXPECT_THAT(Errors("x: " + std::string(100'000, '[')),
+              ElementsAre(At("1:35: nesting is deeper than 32 levels (flatten the structure)")));
+  // Up to the limit the text parses (and x is merely unknown).
+  const std::string ok = "x: " + std::string(31, '[') + std::string(31, ']') + "\n";
+  EXPECT_THAT(Errors(std::string(kProxy) + ok),
+              ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
+                             "log)")));
+}
+
+TEST_F(LoaderTest, DeepBlockNestingIsRefusedBeforeParsing) {
+  std::string deep;
+  for (int i = 0; i < 40; ++i) {
+    deep += std::string(i, ' ') + "k:\n";
+  }
+  EXPECT_THAT(Errors(deep),
+              ElementsAre(At("33:33: nesting is deeper than 32 levels (flatten the structure)")));
+  std::string dashes;
+  for (int i = 0; i < 1000; ++i) {
+    dashes += "- ";
+  }
+  EXPECT_THAT(Errors(dashes + "x\n"),
+              ElementsAre(At("1:63: nesting is deeper than 32 levels (flatten the structure)")));
+}
+
+TEST_F(LoaderTest, NestingTheScanUnderestimatesIsRefusedWhileBuilding) {
+  // Lists at their key's indentation add two levels per indentation step.
+  std::string yaml = std::string(kProxy) + "k0:\n";
+  std::string path = "k0";
+  for (int j = 1; j <= 20; ++j) {
+    yaml += std::string(2 * (j - 1), ' ') + "- k" + std::to_string(j) + ":\n";
+    if (j <= 15) {
+      path += "[0].k" + std::to_string(j);
+    }
+  }
+  EXPECT_THAT(Errors(yaml),
+              ElementsAre(At("3:1: k0: unknown key (expected one of dev, data_dir, server, "
+                             "store, log)"),
+                          At("19:33: " + path +
+                             "[0]: nesting is deeper than 32 levels (flatten the structure)")));
+}
+
+TEST_F(LoaderTest, AliasedSectionIsRefusedOnce) {
+  EXPECT_THAT(Errors("server: &s {behind_tls_proxy: true}\nstore: *s\n"),
+              ElementsAre(At("2:8: store: aliases are not supported in opsgate config (write the "
+                             "value out)")));
+}
+
+TEST_F(LoaderTest, BracketsInQuotesCommentsAndBlockScalarsDoNotCountAsNesting) {
+  const std::string many(40, '[');
+  EXPECT_THAT(Errors(std::string(kProxy) + "x: '" + many + "'\ny: \"" + many + "\" # " + many +
+                     "\nz: |\n  " + many + "\n   " + many + "\n"),
+              ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
+                             "log)"),
+                          At("4:1: y: unknown key (expected one of dev, data_dir, server, store, "
+                             "log)"),
+                          At("5:1: z: unknown key (expected one of dev, data_dir, server, store, "
+                             "log)")));
+}
+
+TEST_F(LoaderTest, OversizeTextIsRefused) {
+  const std::string big(kMaxConfigBytes + 1, '#');
+  EXPECT_THAT(Errors(big),
+              ElementsAre(file_ + ": the config is larger than 1024 KiB (got 1048577 bytes)"));
+}
+
+TEST_F(LoaderTest, YamlSyntaxErrorsCarryTheMark) {
+  EXPECT_THAT(Errors("server:\n  listen: [1, 2\n  threads: 2\n"),
+              ElementsAre(At("3:10: invalid YAML: end of sequence flow not found")));
+  EXPECT_THAT(Errors("server: a: b\n"), ElementsAre(At("1:10: invalid YAML: illegal map value")));
+}
+
+TEST_F(LoaderTest, SecondDocumentIsRefused) {
+  EXPECT_THAT(Errors(std::string(kProxy) + "---\nlog:\n  level: info\n"),
+              ElementsAre(At("3:1: only one YAML document is allowed (remove the '---' "
+                             "separator)")));
+}
+
+TEST_F(LoaderTest, RootMustBeAMapping) {
+  EXPECT_THAT(Errors("- server\n"),
+              ElementsAre(At("1:1: expected a mapping of sections like 'server:' (got a list)")));
+  EXPECT_THAT(Errors(""), ElementsAre(file_ + ": server.tls: required unless "
+                                              "server.behind_tls_proxy is true (add tls.cert and "
+                                              "tls.key, or set behind_tls_proxy: true when a TLS "
+                                              "proxy sits in front)"));
+}
+
+TEST_F(LoaderTest, EverythingWrongIsReportedAtOnce) {
+  const auto errors = Errors(R"(dev: yes
+server:
+  lisen: 1.2.3.4:80
+  threads: many
+  metrics_token: plain
+store:
+  driver: sqlite
+  driver: sqlite
+log:
+  level: loud
+)");
+  EXPECT_THAT(errors,
+              ElementsAre(At("1:6: dev: expected true or false (got 'yes')"),
+                          At("2:1: server.tls: required unless server.behind_tls_proxy is true "
+                             "(add tls.cert and tls.key, or set behind_tls_proxy: true when a TLS "
+                             "proxy sits in front)"),
+                          At("3:3: server.lisen: unknown key (did you mean 'listen'?)"),
+                          At("4:12: server.threads: expected an integer from 1 to 64 (got "
+                             "'many')"),
+                          At("5:18: server.metrics_token: a literal secret is not allowed; use "
+                             "env:NAME or file:PATH (or set dev: true for a development setup)"),
+                          At("8:3: store.driver: duplicate key (first defined at line 7; keep "
+                             "one)"),
+                          At("10:10: log.level: expected one of debug, info, warn, error (got "
+                             "'loud')")));
+}
+
+TEST_F(LoaderTest, LoadConfigTextJoinsErrorsOnePerLine) {
+  const auto loaded = LoadConfigText("dev: 1\nlog:\n  level: x\n" + std::string(kProxy), file_);
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_EQ(loaded.error().code, core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(loaded.error().message,
+            At("1:6: dev: expected true or false (got '1')") + "\n" +
+                At("3:10: log.level: expected one of debug, info, warn, error (got 'x')"));
+}
+
+TEST_F(LoaderTest, LoadConfigFileReadsTheFile) {
+  Write("opsgate.yaml", "dev: true\n" + std::string(kProxy));
+  const auto loaded = LoadConfigFile(file_);
+  ASSERT_TRUE(loaded.has_value()) << loaded.error();
+  EXPECT_TRUE(loaded->config->dev);
+  EXPECT_EQ(loaded->config->source_path, file_);
+  ASSERT_EQ(loaded->warnings.size(), 1u);
+  EXPECT_EQ(loaded->warnings[0].key_path, "dev");
+  EXPECT_EQ(loaded->warnings[0].line, 1);
+  EXPECT_EQ(loaded->warnings[0].column, 6);
+}
+
+TEST_F(LoaderTest, LoadConfigFileReportsMissingAndOversizeFiles) {
+  const auto missing = LoadConfigFile(Path("nope.yaml"));
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, core::ErrorCode::kNotFound);
+  EXPECT_EQ(missing.error().message, Path("nope.yaml") + ": the config file does not exist");
+
+  Write("big.yaml", std::string(kMaxConfigBytes + 1, '#'));
+  const auto big = LoadConfigFile(Path("big.yaml"));
+  ASSERT_FALSE(big.has_value());
+  EXPECT_EQ(big.error().code, core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(big.error().message, Path("big.yaml") + ": the config file is larger than 1024 KiB");
+
+  const auto dir = LoadConfigFile(dir_.string());
+  ASSERT_FALSE(dir.has_value());
+  EXPECT_EQ(dir.error().code, core::ErrorCode::kInvalidArgument);
+}
+
+TEST(Diagnostic, ToStringLeavesOutUnknownParts) {
+  Diagnostic d{Diagnostic::Severity::kWarning, "f.yaml", 3, 5, "a.b", "msg"};
+  EXPECT_EQ(d.ToString(), "f.yaml:3:5: warning: a.b: msg");
+  d.severity = Diagnostic::Severity::kError;
+  d.column = 0;
+  EXPECT_EQ(d.ToString(), "f.yaml:3: a.b: msg");
+  d.line = 0;
+  d.key_path.clear();
+  EXPECT_EQ(d.ToString(), "f.yaml: msg");
+}
+
+}  // namespace
+}  // namespace opsgate::config

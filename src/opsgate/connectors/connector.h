@@ -1,0 +1,58 @@
+// File: opsgate/connectors/connector.h
+//
+// A Connector is one chat platform's door into opsgate: it registers its HTTP
+// routes, verifies what arrives (signature, token, replay window, dedupe), parses
+// it into a pipeline::Message and acknowledges within the platform's deadline.
+//
+// Connectors are created by ConnectorFactory objects that app/wiring.cc registers
+// explicitly (no static registration: static libraries drop unreferenced objects).
+// A factory validates its part of the config once and builds a connector holding
+// only typed, immutable settings.
+//
+// Thread-safety: route handlers run concurrently on I/O threads; a Connector must be
+// safe for that. The deps passed to Create() outlive the connector.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "opsgate/config/config.h"
+#include "opsgate/core/clock.h"
+#include "opsgate/core/result.h"
+#include "opsgate/http/router.h"
+#include "opsgate/store/store.h"
+#include "opsgate/telemetry/log.h"
+#include "opsgate/telemetry/metrics.h"
+
+namespace opsgate::connectors {
+
+// What a connector may use. All references outlive every connector.
+struct ConnectorDeps {
+  const core::Clock& clock;
+  telemetry::Logger& log;
+  telemetry::MetricsRegistry& metrics;
+  store::Store& store;
+};
+
+class Connector {
+ public:
+  virtual ~Connector() = default;
+  // The platform name, as in Message::platform ("slack").
+  virtual std::string_view Name() const = 0;
+  // Adds this connector's routes. Errors: whatever Router::Add returns.
+  [[nodiscard]] virtual core::Status RegisterRoutes(http::Router& router) = 0;
+};
+
+class ConnectorFactory {
+ public:
+  virtual ~ConnectorFactory() = default;
+  virtual std::string_view Name() const = 0;
+  // Whether the config asks for this connector.
+  virtual bool Enabled(const config::Config& config) const = 0;
+  // Builds the connector from the (already validated) config. Errors: secrets that
+  // cannot be resolved (kNotFound / kFailedPrecondition), naming the reference.
+  [[nodiscard]] virtual core::Result<std::unique_ptr<Connector>> Create(
+      const config::Config& config, ConnectorDeps& deps) = 0;
+};
+
+}  // namespace opsgate::connectors

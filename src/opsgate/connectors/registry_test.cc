@@ -1,0 +1,96 @@
+#include "opsgate/connectors/registry.h"
+
+#include <gtest/gtest.h>
+
+#include "test/fakes/fake_clock.h"
+
+namespace opsgate::connectors {
+namespace {
+
+class NullStore final : public store::Store {
+ public:
+  std::string_view Driver() const override { return "null"; }
+  core::Status Ping() override { return core::Ok(); }
+};
+
+class EchoConnector final : public Connector {
+ public:
+  std::string_view Name() const override { return "echo"; }
+  core::Status RegisterRoutes(http::Router& router) override {
+    return router.Add({"POST", "/echo/events", "echo", std::nullopt, [](const http::Request& r) {
+                         return http::Response::Text(200, r.body);
+                       }});
+  }
+};
+
+class EchoFactory final : public ConnectorFactory {
+ public:
+  explicit EchoFactory(bool enabled, bool fail = false) : enabled_(enabled), fail_(fail) {}
+  std::string_view Name() const override { return "echo"; }
+  bool Enabled(const config::Config&) const override { return enabled_; }
+  core::Result<std::unique_ptr<Connector>> Create(const config::Config&,
+                                                  ConnectorDeps&) override {
+    if (fail_) {
+      return core::Fail(core::NotFound("secret env:ECHO_SECRET: the environment variable is not set"));
+    }
+    return std::make_unique<EchoConnector>();
+  }
+
+ private:
+  bool enabled_;
+  bool fail_;
+};
+
+struct Fixture {
+  testing::FakeClock clock;
+  telemetry::MemorySink sink;
+  telemetry::Logger log{sink, clock};
+  telemetry::MetricsRegistry metrics;
+  NullStore store;
+  ConnectorDeps deps{clock, log, metrics, store};
+  config::Config config;
+  http::Router router;
+};
+
+TEST(ConnectorRegistry, CreatesEnabledConnectorsAndRegistersTheirRoutes) {
+  Fixture f;
+  ConnectorRegistry registry;
+  registry.Add<EchoFactory>(true);
+  auto created = registry.CreateEnabled(f.config, f.deps, f.router);
+  ASSERT_TRUE(created.has_value()) << created.error();
+  ASSERT_EQ(created->size(), 1u);
+  EXPECT_NE(f.router.Find("POST", "/echo/events"), nullptr);
+}
+
+TEST(ConnectorRegistry, SkipsDisabledConnectors) {
+  Fixture f;
+  ConnectorRegistry registry;
+  registry.Add<EchoFactory>(false);
+  auto created = registry.CreateEnabled(f.config, f.deps, f.router);
+  ASSERT_TRUE(created.has_value());
+  EXPECT_TRUE(created->empty());
+  EXPECT_EQ(f.router.size(), 0u);
+}
+
+TEST(ConnectorRegistry, NamesTheConnectorInFactoryErrors) {
+  Fixture f;
+  ConnectorRegistry registry;
+  registry.Add<EchoFactory>(true, /*fail=*/true);
+  auto created = registry.CreateEnabled(f.config, f.deps, f.router);
+  ASSERT_FALSE(created.has_value());
+  EXPECT_EQ(created.error().code, core::ErrorCode::kNotFound);
+  EXPECT_EQ(created.error().message.rfind("connector echo: secret env:ECHO_SECRET", 0), 0u);
+}
+
+TEST(ConnectorRegistry, DuplicateRouteIsAnError) {
+  Fixture f;
+  ConnectorRegistry registry;
+  registry.Add<EchoFactory>(true);
+  registry.Add<EchoFactory>(true);
+  auto created = registry.CreateEnabled(f.config, f.deps, f.router);
+  ASSERT_FALSE(created.has_value());
+  EXPECT_EQ(created.error().code, core::ErrorCode::kAlreadyExists);
+}
+
+}  // namespace
+}  // namespace opsgate::connectors

@@ -1,0 +1,273 @@
+#include "opsgate/store/sqlite/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+namespace opsgate::store {
+namespace {
+
+using sqlite_internal::Database;
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// The schema, as an append-only list: never edit a released migration, add a new one.
+// Each runs in its own transaction together with its schema_migrations row.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+      CREATE TABLE kv_meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT
+      );
+      INSERT INTO kv_meta (key, value)
+        VALUES ('created_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+    )sql"},
+};
+
+constexpr bool MigrationsAreConsecutive() {
+  int expected = 1;
+  for (const Migration& m : kMigrations) {
+    if (m.version != expected++) {
+      return false;
+    }
+  }
+  return true;
+}
+static_assert(MigrationsAreConsecutive(), "migration versions must be 1, 2, 3, ...");
+
+constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
+
+constexpr const char* kFixPath = "set store.path to a file in a directory opsgate can write";
+
+core::Error FsError(std::string what, int err) {
+  return core::FailedPrecondition(std::move(what) + ": " + std::strerror(err) + "; " + kFixPath);
+}
+
+// Creates the missing directories above `db_path` with mode 0700: the database holds
+// identity links and audit records, which are nobody else's business.
+core::Status CreateParentDirectories(const std::string& db_path) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> missing;
+  for (fs::path p = fs::path(db_path).parent_path(); !p.empty(); p = p.parent_path()) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) {
+        return core::Fail(
+            FsError("cannot create the database " + db_path + " under " + p.string(), ENOTDIR));
+      }
+      break;
+    }
+    if (errno != ENOENT) {
+      return core::Fail(
+          FsError("cannot create the database directory " + p.string() + " for " + db_path, errno));
+    }
+    missing.push_back(p);
+    if (p == p.parent_path()) {
+      break;
+    }
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0700) != 0) {
+      if (errno == EEXIST) {
+        continue;  // Created concurrently; Open fails later if it is not a directory.
+      }
+      return core::Fail(FsError(
+          "cannot create the database directory " + it->string() + " for " + db_path, errno));
+    }
+    // mkdir's mode is filtered by the umask; make it exactly 0700.
+    ::chmod(it->c_str(), 0700);
+  }
+  return core::Ok();
+}
+
+// Creates an empty database file with mode 0600 if none exists. SQLite would create it
+// with 0644 & ~umask; an empty file is a valid new database to SQLite.
+core::Status CreateFileIfMissing(const std::string& db_path) {
+  const int fd = ::open(db_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) {
+      return core::Ok();
+    }
+    return core::Fail(FsError("cannot create the database file " + db_path, errno));
+  }
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  return core::Ok();
+}
+
+core::Result<int64_t> QueryInt(Database& db, std::string_view sql) {
+  auto stmt = db.Prepare(sql);
+  if (!stmt) {
+    return core::Fail(stmt.error());
+  }
+  auto row = stmt->Step();
+  if (!row) {
+    return core::Fail(row.error());
+  }
+  if (!*row) {
+    return core::Fail(core::Internal("sqlite database " + db.path() + ": no row from \"" +
+                                     std::string(sql) + "\""));
+  }
+  return stmt->ColumnInt64(0);
+}
+
+core::Result<std::string> QueryText(Database& db, std::string_view sql) {
+  auto stmt = db.Prepare(sql);
+  if (!stmt) {
+    return core::Fail(stmt.error());
+  }
+  auto row = stmt->Step();
+  if (!row) {
+    return core::Fail(row.error());
+  }
+  return *row ? stmt->ColumnText(0) : std::string();
+}
+
+// The highest applied migration, 0 for a new database.
+core::Result<int> ReadSchemaVersion(Database& db) {
+  // The first statement to read the file: a file that is not a database fails here.
+  auto has_table = QueryInt(db,
+                            "SELECT count(*) FROM sqlite_master "
+                            "WHERE name = 'schema_migrations'");
+  if (!has_table) {
+    core::Error e = has_table.error();
+    if (e.code == core::ErrorCode::kFailedPrecondition) {
+      e.message += "; set store.path to an opsgate database, or to a new file";
+    }
+    return core::Fail(std::move(e));
+  }
+  if (*has_table == 0) {
+    return 0;
+  }
+  return QueryInt(db, "SELECT coalesce(max(version), 0) FROM schema_migrations")
+      .transform([](int64_t v) { return static_cast<int>(v); });
+}
+
+core::Status CheckNotNewer(const Database& db, int version) {
+  if (version > kLatestVersion) {
+    return core::Fail(
+        core::FailedPrecondition("sqlite database " + db.path() + ": database schema version " +
+                                 std::to_string(version) + " is newer than this opsgate (max " +
+                                 std::to_string(kLatestVersion) + "); upgrade opsgate"));
+  }
+  return core::Ok();
+}
+
+core::Status ApplyMigration(Database& db, const Migration& m) {
+  auto tx = db.BeginImmediate();
+  if (!tx) {
+    return core::Fail(tx.error());
+  }
+  // Another process may have migrated while this one waited for the write lock.
+  auto current = ReadSchemaVersion(db);
+  if (!current) {
+    return core::Fail(current.error());
+  }
+  OPSGATE_RETURN_IF_ERROR(CheckNotNewer(db, *current));
+  if (*current >= m.version) {
+    return core::Ok();  // The transaction rolls back; it changed nothing.
+  }
+  if (auto s = db.Exec(m.sql); !s) {
+    core::Error e = s.error();
+    e.message = "schema migration " + std::to_string(m.version) + " failed: " + e.message;
+    return core::Fail(std::move(e));
+  }
+  auto record = db.Prepare(
+      "INSERT INTO schema_migrations (version, applied_at) "
+      "VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
+  if (!record) {
+    return core::Fail(record.error());
+  }
+  OPSGATE_RETURN_IF_ERROR(record->BindInt64(1, m.version));
+  OPSGATE_RETURN_IF_ERROR(record->Run());
+  return tx->Commit();
+}
+
+core::Result<int> Configure(Database& db, bool in_memory) {
+  // busy_timeout first, so that the statements below wait for other processes' locks.
+  OPSGATE_RETURN_IF_ERROR(db.Exec("PRAGMA busy_timeout = 5000"));
+  OPSGATE_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON"));
+
+  // Refuse a newer schema before changing anything in the file.
+  auto version = ReadSchemaVersion(db);
+  if (!version) {
+    return core::Fail(version.error());
+  }
+  OPSGATE_RETURN_IF_ERROR(CheckNotNewer(db, *version));
+
+  auto mode = QueryText(db, "PRAGMA journal_mode = WAL");
+  if (!mode) {
+    return core::Fail(mode.error());
+  }
+  if (*mode != "wal" && !in_memory) {
+    return core::Fail(core::FailedPrecondition(
+        "sqlite database " + db.path() + ": cannot enable WAL journal mode (still \"" + *mode +
+        "\"); WAL needs a local filesystem with shared memory (not NFS); " + kFixPath));
+  }
+  OPSGATE_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = NORMAL"));
+
+  OPSGATE_RETURN_IF_ERROR(
+      db.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+              "version INTEGER PRIMARY KEY, applied_at TEXT)"));
+  for (const Migration& m : kMigrations) {
+    if (m.version > *version) {
+      OPSGATE_RETURN_IF_ERROR(ApplyMigration(db, m));
+    }
+  }
+  return ReadSchemaVersion(db);
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+  if (path.empty()) {
+    return core::Fail(core::InvalidArgument("the SQLite store path is empty; set store.path"));
+  }
+  const bool in_memory = path == ":memory:";
+  if (!in_memory) {
+    OPSGATE_RETURN_IF_ERROR(CreateParentDirectories(path));
+    OPSGATE_RETURN_IF_ERROR(CreateFileIfMissing(path));
+  }
+  auto db =
+      Database::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX);
+  if (!db) {
+    return core::Fail(db.error());
+  }
+  auto version = Configure(**db, in_memory);
+  if (!version) {
+    return core::Fail(version.error());
+  }
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db), *version));
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<Database> db, int schema_version)
+    : path_(db->path()), schema_version_(schema_version), db_(std::move(db)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+int SqliteStore::LatestSchemaVersion() { return kLatestVersion; }
+
+core::Status SqliteStore::Ping() {
+  return WithDatabase([](Database& db) -> core::Status {
+    auto one = QueryInt(db, "SELECT 1");
+    if (!one) {
+      return core::Fail(core::Unavailable(one.error().message));
+    }
+    if (*one != 1) {
+      return core::Fail(core::Unavailable("sqlite database " + db.path() + ": SELECT 1 returned " +
+                                          std::to_string(*one)));
+    }
+    return core::Ok();
+  });
+}
+
+}  // namespace opsgate::store
