@@ -593,12 +593,16 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     double seconds =
         std::chrono::duration<double>(server_.clock().SteadyNow() - first_byte_).count();
     server_.RecordRequest(route_label_, status_, seconds);
-    server_.log().Info("http.request", {{"method", method_},
-                                        {"route", route_label_},
-                                        {"status", status_},
-                                        {"duration_ms", seconds * 1000.0},
-                                        {"remote", remote_},
-                                        {"correlation_id", correlation_id_}});
+    // Per-request lines are debug only: at tens of thousands of requests a second they
+    // would cost more than the request; metrics carry the counts.
+    if (server_.log().Enabled(telemetry::LogLevel::kDebug)) {
+      server_.log().Debug("http.request", {{"method", method_},
+                                          {"route", route_label_},
+                                          {"status", status_},
+                                          {"duration_ms", seconds * 1000.0},
+                                          {"remote", remote_},
+                                          {"correlation_id", correlation_id_}});
+    }
     method_.clear();
     if (ec) {
       CloseNow();
@@ -768,6 +772,17 @@ core::Status internal::ServerCore::Start() {
     return core::Fail(core::Unavailable("cannot listen on " + where + ": " + ec.message()));
   }
   port_ = acceptor_->local_endpoint(ec).port();
+  // Take over the signals before anyone can learn the port: a SIGHUP or SIGTERM sent
+  // between "listening" and Run() is queued by the signal_set instead of killing the
+  // process with the default disposition.
+  signals_.emplace(*control_);
+  for (int signo : {SIGHUP, SIGTERM, SIGINT}) {
+    beast::error_code sig_ec;
+    signals_->add(signo, sig_ec);
+    if (sig_ec) {
+      log_.Warn("http.signal_unavailable", {{"signal", signo}, {"error", sig_ec.message()}});
+    }
+  }
   started_ = true;
   log_.Info("http.listening", {{"address", address.to_string()},
                                {"port", static_cast<unsigned>(port_.load())},
@@ -943,14 +958,6 @@ void internal::ServerCore::Run() {
     return;
   }
   ran_ = true;
-  signals_.emplace(*control_);
-  for (int signo : {SIGHUP, SIGTERM, SIGINT}) {
-    beast::error_code ec;
-    signals_->add(signo, ec);
-    if (ec) {
-      log_.Warn("http.signal_unavailable", {{"signal", signo}, {"error", ec.message()}});
-    }
-  }
   asio::post(*control_, [this] { WaitForSignal(); });
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < options_.threads; ++i) {
