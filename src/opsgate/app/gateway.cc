@@ -1,11 +1,15 @@
 #include "opsgate/app/gateway.h"
 
 #include <csignal>
+#include <future>
+#include <thread>
 
 #include "opsgate/app/builtin_routes.h"
 #include "opsgate/app/version.h"
 #include "opsgate/app/wiring.h"
 #include "opsgate/config/loader.h"
+#include "opsgate/http/client/curl_http_client.h"
+#include "opsgate/store/sqlite/sqlite_seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
 
 namespace opsgate::app {
@@ -73,13 +77,25 @@ core::Status Gateway::Build() {
   if (!store) {
     return core::Fail(store.error());
   }
+  seen_keys_ = std::make_unique<store::SqliteSeenKeys>(**store);
   store_ = std::move(*store);
+
+  http::CurlHttpClientOptions client_options;
+  client_options.ca_file = c.outbound.ca_file;
+  auto client = http::CurlHttpClient::Create(client_options);
+  if (!client) {
+    return core::Fail(client.error());
+  }
+  http_client_ = std::move(*client);
+  sender_ = std::make_unique<http::RetryingSender>(
+      *http_client_, clock_, http::RetryingSender::RegisterMetrics(metrics_));
 
   OPSGATE_RETURN_IF_ERROR(
       AddBuiltinRoutes(router_, *store_, metrics_, [this] { return MetricsToken(); }));
 
   deps_ = std::make_unique<connectors::ConnectorDeps>(
-      connectors::ConnectorDeps{clock_, log_, metrics_, *store_});
+      connectors::ConnectorDeps{clock_, log_, metrics_, *store_, *seen_keys_, *http_client_,
+                                *sender_});
   connectors::ConnectorRegistry registry;
   RegisterConnectors(registry);
   auto created = registry.CreateEnabled(c, *deps_, router_);
@@ -111,7 +127,29 @@ core::Status Gateway::Start() {
   return core::Ok();
 }
 
-void Gateway::Run() { server_->Run(); }
+void Gateway::Run() {
+  server_->Run();
+  DrainOutbound();
+}
+
+void Gateway::DrainOutbound() {
+  const size_t queued = sender_->queued();
+  const auto timeout = config_->server.drain_timeout;
+  std::promise<void> drained;
+  std::future<void> done = drained.get_future();
+  std::thread drainer([this, &drained] {
+    sender_->Shutdown(http::ShutdownMode::kDrain);
+    drained.set_value();
+  });
+  if (done.wait_for(timeout) != std::future_status::ready) {
+    log_.Warn("outbound.drain_timeout",
+              {{"queued", static_cast<uint64_t>(sender_->queued())},
+               {"action", "replies still queued after server.drain_timeout were cancelled"}});
+    sender_->Shutdown(http::ShutdownMode::kCancel);
+  }
+  drainer.join();
+  log_.Info("outbound.drained", {{"queued_at_stop", static_cast<uint64_t>(queued)}});
+}
 
 std::shared_ptr<const core::Secret> Gateway::MetricsToken() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -165,6 +203,30 @@ core::Status Gateway::Reload() {
   }
   if (fresh->store.path != old->store.path || fresh->store.driver != old->store.driver) {
     needs_restart.emplace_back("store");
+  }
+  // Connectors and the outbound client are built once at start.
+  const auto slack_differs = [](const config::Config& a, const config::Config& b) {
+    const auto& x = a.connectors.slack;
+    const auto& y = b.connectors.slack;
+    if (x.has_value() != y.has_value()) {
+      return true;
+    }
+    if (!x) {
+      return false;
+    }
+    const auto ref = [](const std::optional<config::SecretRef>& r) {
+      return r ? r->Describe() : std::string();
+    };
+    return x->enabled != y->enabled || x->api_url != y->api_url || x->team_ids != y->team_ids ||
+           x->replay_window != y->replay_window || x->body_bytes != y->body_bytes ||
+           x->command != y->command || ref(x->signing_secret) != ref(y->signing_secret) ||
+           ref(x->bot_token) != ref(y->bot_token);
+  };
+  if (slack_differs(*fresh, *old)) {
+    needs_restart.emplace_back("connectors.slack");
+  }
+  if (fresh->outbound.ca_file != old->outbound.ca_file) {
+    needs_restart.emplace_back("outbound.ca_file");
   }
   for (const auto& key : needs_restart) {
     log_.Warn("config.reload_needs_restart",

@@ -19,8 +19,11 @@
 #include "opsgate/connectors/connector.h"
 #include "opsgate/core/clock.h"
 #include "opsgate/core/result.h"
+#include "opsgate/http/client/http_client.h"
+#include "opsgate/http/client/retrying_sender.h"
 #include "opsgate/http/router.h"
 #include "opsgate/http/server.h"
+#include "opsgate/store/seen_keys.h"
 #include "opsgate/store/store.h"
 #include "opsgate/telemetry/log.h"
 #include "opsgate/telemetry/metrics.h"
@@ -45,7 +48,9 @@ class Gateway {
   // Binds the listener. Errors from http::Server::Start().
   [[nodiscard]] core::Status Start();
   uint16_t port() const { return server_->port(); }
-  // Serves until SIGTERM/SIGINT (drain) ends it.
+  // Serves until SIGTERM/SIGINT (drain) ends it, then delivers the replies still
+  // queued for the chat platforms (bounded by server.drain_timeout; what is left then
+  // is cancelled and logged).
   void Run();
   // Re-reads the config file and applies what can change safely; keeps the old
   // config on any error. Returns what happened, for tests and logs.
@@ -57,6 +62,7 @@ class Gateway {
   Gateway(std::shared_ptr<const config::Config> config, ServeOverrides overrides,
           telemetry::Logger& log, const core::Clock& clock);
   core::Status Build();
+  void DrainOutbound();
   std::shared_ptr<const core::Secret> MetricsToken() const;
 
   std::shared_ptr<const config::Config> config_;  // GUARDED_BY(mu_) after Start
@@ -65,7 +71,12 @@ class Gateway {
   const core::Clock& clock_;
   telemetry::MetricsRegistry metrics_;
   telemetry::Family<telemetry::Counter>* reloads_ = nullptr;
+  // Declaration order is destruction order in reverse: the sender stops before the
+  // client it uses, the seen-keys statements are finalized before the store closes.
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::SeenKeys> seen_keys_;
+  std::unique_ptr<http::HttpClient> http_client_;
+  std::unique_ptr<http::RetryingSender> sender_;
   http::Router router_;
   std::unique_ptr<connectors::ConnectorDeps> deps_;
   std::vector<std::unique_ptr<connectors::Connector>> connectors_;

@@ -107,6 +107,26 @@ store:
 
 log:
   level: info
+
+# Outbound HTTPS (replies to Slack, later AWS and others): TLS always verified, proxies
+# from https_proxy / no_proxy.
+# outbound:
+#   ca_file: /etc/opsgate/extra-ca.pem   # trust these CAs instead of the system store
+
+# Plain values may use ${NAME} or ${NAME:-default} (environment variables); secrets
+# stay env:NAME / file:PATH references.
+connectors:
+  # Slack: set up the app with docs/slack.md. With enabled: auto the connector is on
+  # when OPSGATE_SLACK_SIGNING_SECRET is set, and off (with a warning) otherwise.
+  slack:
+    enabled: auto
+    signing_secret: env:OPSGATE_SLACK_SIGNING_SECRET   # Basic Information > Signing Secret
+    bot_token: env:OPSGATE_SLACK_BOT_TOKEN             # xoxb-..., for mentions and DMs
+    api_url: ${OPSGATE_SLACK_API_URL:-https://slack.com/api}
+    team_ids: ${OPSGATE_SLACK_TEAM_IDS:-}              # comma-separated; empty refuses all
+    command: /ops                 # the slash command registered in the app
+    replay_window: 5m             # Slack's timestamp tolerance; also the replay memory
+    body_bytes: 256KiB            # larger Slack requests get 413
 )";
 }
 

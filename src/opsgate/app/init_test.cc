@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "opsgate/config/loader.h"
 #include "test/fakes/fake_clock.h"
@@ -44,11 +47,75 @@ TEST_F(InitTest, WritesConfigCertificateAndKeysWithTightModes) {
   EXPECT_EQ(Mode(dir_ / "opsgate.yaml"), 0640u);
 }
 
-TEST_F(InitTest, StarterConfigLoadsWithoutErrorsOrWarnings) {
+// Sets or unsets the Slack variables for one test, restoring them afterwards.
+class SlackEnv {
+ public:
+  explicit SlackEnv(bool set) {
+    for (const char* name : kNames) {
+      if (const char* v = std::getenv(name)) {
+        saved_.emplace_back(name, v);
+      }
+      if (set) {
+        ::setenv(name, std::string(name) == "OPSGATE_SLACK_TEAM_IDS" ? "T1, T2" : "x", 1);
+      } else {
+        ::unsetenv(name);
+      }
+    }
+    if (set) {
+      ::setenv("OPSGATE_SLACK_API_URL", "https://127.0.0.1:9/api/", 1);
+    }
+  }
+  ~SlackEnv() {
+    for (const char* name : kNames) {
+      ::unsetenv(name);
+    }
+    for (const auto& [name, value] : saved_) {
+      ::setenv(name.c_str(), value.c_str(), 1);
+    }
+  }
+
+ private:
+  static constexpr const char* kNames[] = {"OPSGATE_SLACK_SIGNING_SECRET",
+                                           "OPSGATE_SLACK_BOT_TOKEN", "OPSGATE_SLACK_API_URL",
+                                           "OPSGATE_SLACK_TEAM_IDS"};
+  std::vector<std::pair<std::string, std::string>> saved_;
+};
+
+// Without the Slack variables the starter still loads (the quick start needs none of
+// them); the only warnings are about the Slack connector, which stays off.
+TEST_F(InitTest, StarterConfigLoadsWithoutErrorsAndOnlySlackWarnings) {
+  SlackEnv env(/*set=*/false);
+  ASSERT_TRUE(InitDataDir({dir_.string(), {}, 90}, clock_).has_value());
+  auto loaded = config::LoadConfigFile((dir_ / "opsgate.yaml").string());
+  ASSERT_TRUE(loaded.has_value()) << loaded.error();
+  for (const auto& w : loaded->warnings) {
+    EXPECT_EQ(w.key_path.rfind("connectors.slack.", 0), 0u) << w.ToString();
+  }
+  ASSERT_TRUE(loaded->config->connectors.slack.has_value());
+  EXPECT_EQ(loaded->config->connectors.slack->api_url, "https://slack.com/api");
+  EXPECT_TRUE(loaded->config->connectors.slack->team_ids.empty());
+}
+
+TEST_F(InitTest, StarterConfigTakesSlackSettingsFromTheEnvironment) {
+  SlackEnv env(/*set=*/true);
   ASSERT_TRUE(InitDataDir({dir_.string(), {}, 90}, clock_).has_value());
   auto loaded = config::LoadConfigFile((dir_ / "opsgate.yaml").string());
   ASSERT_TRUE(loaded.has_value()) << loaded.error();
   EXPECT_TRUE(loaded->warnings.empty()) << loaded->warnings.front().ToString();
+  const auto& slack = *loaded->config->connectors.slack;
+  EXPECT_EQ(slack.enabled, config::ConnectorSwitch::kAuto);
+  EXPECT_EQ(slack.api_url, "https://127.0.0.1:9/api");
+  EXPECT_EQ(slack.team_ids, (std::vector<std::string>{"T1", "T2"}));
+  EXPECT_EQ(slack.command, "/ops");
+  ASSERT_TRUE(slack.signing_secret.has_value());
+  EXPECT_EQ(slack.signing_secret->Describe(), "env:OPSGATE_SLACK_SIGNING_SECRET");
+}
+
+TEST_F(InitTest, StarterConfigLoadsWithoutErrors) {
+  SlackEnv env(/*set=*/true);
+  ASSERT_TRUE(InitDataDir({dir_.string(), {}, 90}, clock_).has_value());
+  auto loaded = config::LoadConfigFile((dir_ / "opsgate.yaml").string());
+  ASSERT_TRUE(loaded.has_value()) << loaded.error();
   const auto& c = *loaded->config;
   EXPECT_EQ(c.server.listen_port, 8443);
   ASSERT_TRUE(c.server.tls.has_value());

@@ -68,6 +68,44 @@ struct LogConfig {
   std::string level = "info";  // debug | info | warn | error
 };
 
+// Whether a connector runs.
+enum class ConnectorSwitch {
+  kAuto,  // on when its secrets resolve at start; otherwise off with a warning log
+  kOn,    // on; a start-up error if it cannot be built
+  kOff,   // off
+};
+
+// connectors.slack (docs/slack.md). Present in the file = considered; see `enabled`.
+struct SlackConfig {
+  ConnectorSwitch enabled = ConnectorSwitch::kAuto;
+  // The app's signing secret (Basic Information > App Credentials). Required.
+  std::optional<SecretRef> signing_secret;
+  // The bot token (xoxb-...), for chat.postMessage. Without it mentions and DMs get
+  // no answer (slash commands and buttons still do, through response_url).
+  std::optional<SecretRef> bot_token;
+  // Web API base, without a trailing '/'. Tests point it at a local stand-in.
+  std::string api_url = "https://slack.com/api";
+  // Workspaces (team ids, "T0123ABC") allowed in; empty refuses every workspace.
+  std::vector<std::string> team_ids;
+  // X-Slack-Request-Timestamp tolerance, both directions; also the replay memory.
+  std::chrono::seconds replay_window{300};
+  // Largest request body on POST /slack/events; more gets 413 before it is read.
+  size_t body_bytes = 256 * 1024;
+  // The slash command the app registers.
+  std::string command = "/ops";
+};
+
+struct ConnectorsConfig {
+  std::optional<SlackConfig> slack;  // absent: no Slack connector
+};
+
+// Outbound HTTPS (replies to chat platforms, integrations).
+struct OutboundConfig {
+  // Extra PEM bundle of trust anchors used instead of the system store; empty: the
+  // system store. Absolute after loading.
+  std::string ca_file;
+};
+
 struct Config {
   // The file this was loaded from (absolute), for messages.
   std::string source_path;
@@ -78,6 +116,8 @@ struct Config {
   ServerConfig server;
   StoreConfig store;
   LogConfig log;
+  ConnectorsConfig connectors;
+  OutboundConfig outbound;
 };
 
 }  // namespace opsgate::config

@@ -59,10 +59,70 @@ std::string ResolvePath(const std::string& base, const std::string& path) {
   return AbsoluteNormal(fs::path(base) / path);
 }
 
+// --- environment interpolation -----------------------------------------------------
+
+// Expands ${NAME} and ${NAME:-default} (default when NAME is unset or empty) in a plain
+// string value; "$$" is a literal '$', any other '$' is kept. Secrets never go through
+// this: they are env:/file: references, resolved when used.
+ParseResult<std::string> ExpandEnv(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c != '$' || i + 1 >= text.size()) {
+      out += c;
+      continue;
+    }
+    if (text[i + 1] == '$') {
+      out += '$';
+      ++i;
+      continue;
+    }
+    if (text[i + 1] != '{') {
+      out += c;
+      continue;
+    }
+    const size_t close = text.find('}', i + 2);
+    if (close == std::string_view::npos) {
+      return tl::unexpected(std::string(
+          "unterminated ${...}: write ${NAME} or ${NAME:-default} (and $$ for a literal $)"));
+    }
+    const std::string_view inner = text.substr(i + 2, close - i - 2);
+    const size_t sep = inner.find(":-");
+    const std::string name(inner.substr(0, sep));
+    if (!IsValidEnvName(name)) {
+      return tl::unexpected("'${" + Printable(name, 64) +
+                            "}' does not name an environment variable (letters, digits and "
+                            "'_', not starting with a digit)");
+    }
+    const char* value = std::getenv(name.c_str());
+    if (value != nullptr && *value != '\0') {
+      out += value;
+    } else if (sep != std::string_view::npos) {
+      out += inner.substr(sep + 2);
+    } else {
+      return tl::unexpected("environment variable " + name +
+                            " is not set (export it, or give a default: ${" + name +
+                            ":-value})");
+    }
+    i = close;
+  }
+  if (out.find('\0') != std::string::npos) {
+    return tl::unexpected(std::string("must not contain NUL characters"));
+  }
+  return out;
+}
+
+// A string value with ${NAME} interpolation.
+ParseResult<std::string> ParseText(const YamlNode& node) {
+  return internal::ParseString(node).and_then(
+      [](const std::string& s) { return ExpandEnv(s); });
+}
+
 // A non-empty path, resolved against `base`.
 auto PathParser(const std::string& base) {
   return [&base](const YamlNode& node) -> ParseResult<std::string> {
-    auto text = internal::ParseString(node);
+    auto text = ParseText(node);
     if (text && text->empty()) {
       return tl::unexpected(std::string("expected a path (got nothing)"));
     }
@@ -116,7 +176,7 @@ bool IsLoopback(const std::string& host) {
 }
 
 ParseResult<ListenAddress> ParseListen(const YamlNode& node) {
-  const auto text = internal::ParseString(node);
+  const auto text = ParseText(node);
   if (!text) {
     return tl::unexpected("expected " + std::string(kListenForm) + " (got " +
                           DescribeNode(node) + ")");
@@ -294,6 +354,135 @@ void ParseLog(MapReader map, LogConfig* out) {
   map.Finish();
 }
 
+// An https:// URL without a trailing '/', with a host name or IP literal.
+ParseResult<std::string> ParseHttpsBase(const YamlNode& node) {
+  auto text = ParseText(node);
+  if (!text) {
+    return text;
+  }
+  std::string url = *text;
+  while (!url.empty() && url.back() == '/') {
+    url.pop_back();
+  }
+  constexpr std::string_view kScheme = "https://";
+  const bool https = url.compare(0, kScheme.size(), kScheme) == 0;
+  const std::string rest = https ? url.substr(kScheme.size()) : "";
+  const std::string host_port = rest.substr(0, rest.find('/'));
+  if (!https || host_port.empty() ||
+      url.find_first_of(" \t\r\n?#@") != std::string::npos) {
+    return tl::unexpected(std::string(
+        "expected an https:// URL like https://slack.com/api (no query, fragment or user info)"));
+  }
+  return url;
+}
+
+// Slack team ids: a list, or one comma-separated string ("T1,T2"); blanks dropped.
+ParseResult<std::vector<std::string>> ParseTeamIds(const YamlNode& node) {
+  std::vector<std::string> raw;
+  if (node.kind == YamlNode::Kind::kSequence) {
+    for (const YamlNode& item : node.items) {
+      auto text = ParseText(item);
+      if (!text) {
+        return tl::unexpected(text.error());
+      }
+      raw.push_back(*text);
+    }
+  } else if (node.kind == YamlNode::Kind::kNull) {
+    return raw;
+  } else {
+    auto text = ParseText(node);
+    if (!text) {
+      return tl::unexpected(text.error());
+    }
+    for (std::string_view piece : core::Split(*text, ',')) {
+      raw.emplace_back(piece);
+    }
+  }
+  std::vector<std::string> out;
+  for (const std::string& r : raw) {
+    const std::string_view id = core::Trim(r);
+    if (id.empty()) {
+      continue;
+    }
+    const bool ok = id.size() <= 32 && id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                            "abcdefghijklmnopqrstuvwxyz"
+                                                            "0123456789") == std::string::npos;
+    if (!ok) {
+      return tl::unexpected("'" + Printable(id, 40) +
+                            "' is not a Slack team id (letters and digits, like T0123ABCD)");
+    }
+    out.emplace_back(id);
+  }
+  return out;
+}
+
+void ParseSlack(MapReader map, const Context& ctx, SlackConfig* out) {
+  map.ReadEnum("enabled",
+               {{"auto", ConnectorSwitch::kAuto},
+                {"true", ConnectorSwitch::kOn},
+                {"false", ConnectorSwitch::kOff}},
+               &out->enabled);
+  ReadSecret(map, "signing_secret", ctx, &out->signing_secret);
+  ReadSecret(map, "bot_token", ctx, &out->bot_token);
+  map.Read("api_url", ParseHttpsBase, &out->api_url);
+  const bool teams_read = map.Read("team_ids", ParseTeamIds, &out->team_ids);
+  std::chrono::milliseconds window = out->replay_window;
+  if (map.ReadDuration("replay_window", std::chrono::seconds(30), std::chrono::seconds(3600),
+                       &window)) {
+    out->replay_window = std::chrono::duration_cast<std::chrono::seconds>(window);
+  }
+  map.ReadSize("body_bytes", 4 * kKiB, 512 * kKiB, &out->body_bytes);
+  map.Read(
+      "command",
+      [](const YamlNode& node) -> ParseResult<std::string> {
+        auto text = ParseText(node);
+        if (text && (text->size() < 2 || text->size() > 32 || text->front() != '/' ||
+                     text->find_first_of(" \t/", 1) != std::string::npos)) {
+          return tl::unexpected(std::string("expected a slash command like /ops"));
+        }
+        return text;
+      },
+      &out->command);
+  if (out->enabled != ConnectorSwitch::kOff) {
+    if (!out->signing_secret) {
+      if (out->enabled == ConnectorSwitch::kOn) {
+        map.Error("signing_secret",
+                  "required when the Slack connector is enabled (like env:OPSGATE_SLACK_SIGNING_"
+                  "SECRET)");
+      } else {
+        map.Warning("signing_secret",
+                    "missing: the Slack connector stays off (set it, or enabled: false)");
+      }
+    }
+    if (out->team_ids.empty() && (teams_read || map.Find("team_ids") == nullptr) && map.ok()) {
+      map.Warning("team_ids",
+                  "no workspace is allowed: every Slack request will be refused with 403 (list "
+                  "your team ids, e.g. OPSGATE_SLACK_TEAM_IDS=T0123ABCD)");
+    }
+    if (!out->bot_token) {
+      map.Warning("bot_token",
+                  "missing: mentions and direct messages get no answer (slash commands and "
+                  "buttons still do)");
+    }
+  }
+  map.Finish();
+}
+
+void ParseConnectors(MapReader map, const Context& ctx, ConnectorsConfig* out) {
+  if (map.Find("slack") != nullptr) {
+    out->slack.emplace();
+    ParseSlack(map.Section("slack"), ctx, &*out->slack);
+  }
+  map.Finish();
+}
+
+void ParseOutbound(MapReader map, const Context& ctx, OutboundConfig* out) {
+  if (map.Find("ca_file") != nullptr) {
+    ReadExistingFile(map, "ca_file", ctx, /*is_private=*/false, &out->ca_file);
+  }
+  map.Finish();
+}
+
 void ParseRoot(MapReader map, Context& ctx, Config* out) {
   map.ReadBool("dev", &out->dev);
   ctx.dev = out->dev;
@@ -306,6 +495,8 @@ void ParseRoot(MapReader map, Context& ctx, Config* out) {
   ParseServer(map.Section("server"), ctx, &out->server);
   ParseStore(map.Section("store"), ctx, &out->store);
   ParseLog(map.Section("log"), &out->log);
+  ParseConnectors(map.Section("connectors"), ctx, &out->connectors);
+  ParseOutbound(map.Section("outbound"), ctx, &out->outbound);
   map.Finish();
 }
 

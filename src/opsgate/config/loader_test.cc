@@ -419,7 +419,7 @@ TEST_F(LoaderTest, DeepFlowNestingIsRefusedBeforeParsing) {
   const std::string ok = "x: " + std::string(31, '[') + std::string(31, ']') + "\n";
   EXPECT_THAT(Errors(std::string(kProxy) + ok),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
-                             "log)")));
+                             "log, connectors, outbound)")));
 }
 
 TEST_F(LoaderTest, DeepBlockNestingIsRefusedBeforeParsing) {
@@ -449,7 +449,7 @@ TEST_F(LoaderTest, NestingTheScanUnderestimatesIsRefusedWhileBuilding) {
   }
   EXPECT_THAT(Errors(yaml),
               ElementsAre(At("3:1: k0: unknown key (expected one of dev, data_dir, server, "
-                             "store, log)"),
+                             "store, log, connectors, outbound)"),
                           At("19:33: " + path +
                              "[0]: nesting is deeper than 32 levels (flatten the structure)")));
 }
@@ -465,11 +465,11 @@ TEST_F(LoaderTest, BracketsInQuotesCommentsAndBlockScalarsDoNotCountAsNesting) {
   EXPECT_THAT(Errors(std::string(kProxy) + "x: '" + many + "'\ny: \"" + many + "\" # " + many +
                      "\nz: |\n  " + many + "\n   " + many + "\n"),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
-                             "log)"),
+                             "log, connectors, outbound)"),
                           At("4:1: y: unknown key (expected one of dev, data_dir, server, store, "
-                             "log)"),
+                             "log, connectors, outbound)"),
                           At("5:1: z: unknown key (expected one of dev, data_dir, server, store, "
-                             "log)")));
+                             "log, connectors, outbound)")));
 }
 
 TEST_F(LoaderTest, OversizeTextIsRefused) {
@@ -574,6 +574,125 @@ TEST(Diagnostic, ToStringLeavesOutUnknownParts) {
   d.line = 0;
   d.key_path.clear();
   EXPECT_EQ(d.ToString(), "f.yaml: msg");
+}
+
+
+// --- connectors.slack, outbound and ${NAME} interpolation ------------------------
+
+TEST_F(LoaderTest, SlackSectionWithAllKeys) {
+  ::setenv("OPSGATE_TEST_TEAMS", "T1,T2", 1);
+  ::setenv("OPSGATE_TEST_SLACK_SECRET", "x", 1);
+  const LoadOutcome outcome = Parse(std::string(kProxy) + R"(
+connectors:
+  slack:
+    enabled: true
+    signing_secret: env:OPSGATE_TEST_SLACK_SECRET
+    bot_token: file:bot.token
+    api_url: https://slack.test:8443/api/
+    team_ids: ${OPSGATE_TEST_TEAMS}
+    replay_window: 2m
+    body_bytes: 128KiB
+    command: /opsgate
+outbound:
+  ca_file: tls/server.crt
+)");
+  ::unsetenv("OPSGATE_TEST_TEAMS");
+  ::unsetenv("OPSGATE_TEST_SLACK_SECRET");
+  ASSERT_TRUE(outcome.ok()) << Lines(outcome, Diagnostic::Severity::kError).front();
+  const SlackConfig& s = *outcome.config->connectors.slack;
+  EXPECT_EQ(s.enabled, ConnectorSwitch::kOn);
+  EXPECT_EQ(s.api_url, "https://slack.test:8443/api");
+  EXPECT_THAT(s.team_ids, ElementsAre("T1", "T2"));
+  EXPECT_EQ(s.replay_window, std::chrono::seconds(120));
+  EXPECT_EQ(s.body_bytes, 128u * 1024u);
+  EXPECT_EQ(s.command, "/opsgate");
+  ASSERT_TRUE(s.bot_token.has_value());
+  EXPECT_EQ(s.bot_token->Describe(), "file:" + (dir_ / "bot.token").string());
+  EXPECT_EQ(outcome.config->outbound.ca_file, (dir_ / "tls" / "server.crt").string());
+}
+
+TEST_F(LoaderTest, SlackIsAbsentUnlessConfigured) {
+  const LoadOutcome outcome = Parse(kProxy);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_FALSE(outcome.config->connectors.slack.has_value());
+  EXPECT_TRUE(outcome.config->outbound.ca_file.empty());
+}
+
+TEST_F(LoaderTest, SlackTeamIdsAsAListAndDefaults) {
+  const LoadOutcome outcome = Parse(std::string(kProxy) +
+                                    "connectors:\n  slack:\n    signing_secret: env:X_UNSET_1\n"
+                                    "    team_ids: [T1, T2]\n");
+  ASSERT_TRUE(outcome.ok());
+  const SlackConfig& s = *outcome.config->connectors.slack;
+  EXPECT_EQ(s.enabled, ConnectorSwitch::kAuto);
+  EXPECT_THAT(s.team_ids, ElementsAre("T1", "T2"));
+  EXPECT_EQ(s.api_url, "https://slack.com/api");
+  EXPECT_EQ(s.command, "/ops");
+  EXPECT_EQ(s.replay_window, std::chrono::seconds(300));
+}
+
+TEST_F(LoaderTest, SlackEmptyTeamListIsAWarning) {
+  EXPECT_THAT(Warnings(std::string(kProxy) +
+                       "connectors:\n  slack:\n    signing_secret: env:PATH\n"
+                       "    bot_token: env:PATH\n    team_ids: ''\n"),
+              ElementsAre(testing::HasSubstr("connectors.slack.team_ids: no workspace is allowed")));
+}
+
+TEST_F(LoaderTest, SlackRejectsBadValues) {
+  const auto errors = Errors(std::string(kProxy) + R"(
+connectors:
+  slack:
+    enabled: maybe
+    signing_secret: literal-secret
+    api_url: http://slack.com/api
+    team_ids: "T1, bad id!"
+    command: ops
+    body_bytes: 10MiB
+)");
+  ASSERT_EQ(errors.size(), 6u) << testing::PrintToString(errors);
+  EXPECT_THAT(errors[0], testing::HasSubstr("connectors.slack.enabled"));
+  EXPECT_THAT(errors[1], testing::HasSubstr("a literal secret is not allowed"));
+  EXPECT_THAT(errors[2], testing::HasSubstr("expected an https:// URL"));
+  EXPECT_THAT(errors[3], testing::HasSubstr("is not a Slack team id"));
+  EXPECT_THAT(errors[4], testing::HasSubstr("connectors.slack.command"));
+  EXPECT_THAT(errors[5], testing::HasSubstr("connectors.slack.body_bytes"));
+}
+
+TEST_F(LoaderTest, SlackEnabledTrueNeedsTheSigningSecret) {
+  EXPECT_THAT(Errors(std::string(kProxy) + "connectors:\n  slack:\n    enabled: true\n"),
+              ElementsAre(testing::HasSubstr("connectors.slack.signing_secret: required")));
+}
+
+TEST_F(LoaderTest, EmptySigningSecretIsAnError) {
+  EXPECT_THAT(Errors(std::string(kProxy) + "connectors:\n  slack:\n    signing_secret: ''\n"),
+              ElementsAre(testing::HasSubstr("expected a secret reference")));
+}
+
+TEST_F(LoaderTest, InterpolatesEnvironmentVariablesInPlainValues) {
+  ::setenv("OPSGATE_TEST_DIR", "sub", 1);
+  ::unsetenv("OPSGATE_TEST_UNSET");
+  const LoadOutcome outcome = Parse(std::string(kProxy) +
+                                    "store:\n  path: ${OPSGATE_TEST_DIR}/a$$b-${OPSGATE_TEST_UNSET:-"
+                                    "dflt}.db\n");
+  ::unsetenv("OPSGATE_TEST_DIR");
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome.config->store.path, (dir_ / "sub" / "a$b-dflt.db").string());
+}
+
+TEST_F(LoaderTest, UnsetVariableWithoutDefaultIsAnErrorNamingIt) {
+  ::unsetenv("OPSGATE_TEST_UNSET");
+  EXPECT_THAT(Errors(std::string(kProxy) + "store:\n  path: ${OPSGATE_TEST_UNSET}\n"),
+              ElementsAre(testing::HasSubstr(
+                  "store.path: environment variable OPSGATE_TEST_UNSET is not set")));
+  EXPECT_THAT(Errors(std::string(kProxy) + "store:\n  path: ${OPSGATE_TEST_UNSET\n"),
+              ElementsAre(testing::HasSubstr("unterminated ${...}")));
+  EXPECT_THAT(Errors(std::string(kProxy) + "store:\n  path: ${1BAD}\n"),
+              ElementsAre(testing::HasSubstr("does not name an environment variable")));
+}
+
+TEST_F(LoaderTest, OutboundCaFileMustExist) {
+  EXPECT_THAT(Errors(std::string(kProxy) + "outbound:\n  ca_file: nope.pem\n"),
+              ElementsAre(testing::HasSubstr("outbound.ca_file: file")));
 }
 
 }  // namespace

@@ -19,7 +19,10 @@
 #include "opsgate/config/config.h"
 #include "opsgate/core/clock.h"
 #include "opsgate/core/result.h"
+#include "opsgate/http/client/http_client.h"
+#include "opsgate/http/client/retrying_sender.h"
 #include "opsgate/http/router.h"
+#include "opsgate/store/seen_keys.h"
 #include "opsgate/store/store.h"
 #include "opsgate/telemetry/log.h"
 #include "opsgate/telemetry/metrics.h"
@@ -32,6 +35,13 @@ struct ConnectorDeps {
   telemetry::Logger& log;
   telemetry::MetricsRegistry& metrics;
   store::Store& store;
+  // Replay and dedupe memory, shared by all connectors (scope the keys by platform).
+  store::SeenKeys& seen_keys;
+  // Outbound HTTPS (outbound.ca_file applied). Blocking: never call it on an I/O thread.
+  http::HttpClient& http;
+  // Where replies go after the acknowledgement: off the I/O threads, with retries.
+  // The gateway drains it after the server has stopped (bounded by drain_timeout).
+  http::RetryingSender& sender;
 };
 
 class Connector {
@@ -51,6 +61,8 @@ class ConnectorFactory {
   virtual bool Enabled(const config::Config& config) const = 0;
   // Builds the connector from the (already validated) config. Errors: secrets that
   // cannot be resolved (kNotFound / kFailedPrecondition), naming the reference.
+  // A null connector (no error) means "off after all": the config left the choice to
+  // the factory (e.g. enabled: auto without its secret), and the factory has logged why.
   [[nodiscard]] virtual core::Result<std::unique_ptr<Connector>> Create(
       const config::Config& config, ConnectorDeps& deps) = 0;
 };

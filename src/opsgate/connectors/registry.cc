@@ -14,6 +14,9 @@ core::Result<std::vector<std::unique_ptr<Connector>>> ConnectorRegistry::CreateE
       return core::Fail({connector.error().code, "connector " + std::string(factory->Name()) +
                                                      ": " + connector.error().message});
     }
+    if (*connector == nullptr) {
+      continue;  // off after all; the factory logged why
+    }
     if (auto st = (*connector)->RegisterRoutes(router); !st) {
       return core::Fail({st.error().code, "connector " + std::string(factory->Name()) +
                                               ": " + st.error().message});

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "opsgate/http/client/fake_http_client.h"
 #include "test/fakes/fake_clock.h"
 
 namespace opsgate::connectors {
@@ -11,6 +12,14 @@ class NullStore final : public store::Store {
  public:
   std::string_view Driver() const override { return "null"; }
   core::Status Ping() override { return core::Ok(); }
+};
+
+class NullSeenKeys final : public store::SeenKeys {
+ public:
+  core::Result<bool> MarkSeen(std::string_view, std::string_view, core::Clock::WallTime,
+                              std::chrono::seconds) override {
+    return true;
+  }
 };
 
 class EchoConnector final : public Connector {
@@ -25,7 +34,8 @@ class EchoConnector final : public Connector {
 
 class EchoFactory final : public ConnectorFactory {
  public:
-  explicit EchoFactory(bool enabled, bool fail = false) : enabled_(enabled), fail_(fail) {}
+  explicit EchoFactory(bool enabled, bool fail = false, bool off_after_all = false)
+      : enabled_(enabled), fail_(fail), off_after_all_(off_after_all) {}
   std::string_view Name() const override { return "echo"; }
   bool Enabled(const config::Config&) const override { return enabled_; }
   core::Result<std::unique_ptr<Connector>> Create(const config::Config&,
@@ -33,12 +43,16 @@ class EchoFactory final : public ConnectorFactory {
     if (fail_) {
       return core::Fail(core::NotFound("secret env:ECHO_SECRET: the environment variable is not set"));
     }
+    if (off_after_all_) {
+      return std::unique_ptr<Connector>();
+    }
     return std::make_unique<EchoConnector>();
   }
 
  private:
   bool enabled_;
   bool fail_;
+  bool off_after_all_;
 };
 
 struct Fixture {
@@ -47,7 +61,10 @@ struct Fixture {
   telemetry::Logger log{sink, clock};
   telemetry::MetricsRegistry metrics;
   NullStore store;
-  ConnectorDeps deps{clock, log, metrics, store};
+  NullSeenKeys seen;
+  http::testing::FakeHttpClient http;
+  http::RetryingSender sender{http, clock, http::RetryingSender::RegisterMetrics(metrics)};
+  ConnectorDeps deps{clock, log, metrics, store, seen, http, sender};
   config::Config config;
   http::Router router;
 };
@@ -68,6 +85,16 @@ TEST(ConnectorRegistry, SkipsDisabledConnectors) {
   registry.Add<EchoFactory>(false);
   auto created = registry.CreateEnabled(f.config, f.deps, f.router);
   ASSERT_TRUE(created.has_value());
+  EXPECT_TRUE(created->empty());
+  EXPECT_EQ(f.router.size(), 0u);
+}
+
+TEST(ConnectorRegistry, SkipsConnectorsTheFactoryTurnedOff) {
+  Fixture f;
+  ConnectorRegistry registry;
+  registry.Add<EchoFactory>(true, /*fail=*/false, /*off_after_all=*/true);
+  auto created = registry.CreateEnabled(f.config, f.deps, f.router);
+  ASSERT_TRUE(created.has_value()) << created.error();
   EXPECT_TRUE(created->empty());
   EXPECT_EQ(f.router.size(), 0u);
 }

@@ -1,0 +1,458 @@
+#include "opsgate/connectors/slack/slack_connector.h"
+
+#include <array>
+#include <utility>
+#include <variant>
+
+#include "opsgate/config/secret_ref.h"
+#include "opsgate/connectors/slack/verifier.h"
+#include "opsgate/connectors/slack/web_api.h"
+#include "opsgate/core/strings.h"
+
+namespace opsgate::connectors::slack {
+namespace {
+
+constexpr std::string_view kRequestScope = "slack.request";
+constexpr std::string_view kEventScope = "slack.event";
+
+constexpr std::array<std::string_view, 7> kKinds = {
+    "slash_command", "url_verification", "app_mention", "direct_message",
+    "block_actions", "ignored",          "duplicate"};
+constexpr std::array<std::string_view, 12> kReasons = {
+    "missing_header",    "bad_timestamp",      "stale_timestamp", "bad_signature_format",
+    "signature_mismatch", "misconfigured",     "malformed",       "team_not_allowed",
+    "replayed",          "store_unavailable", "response_url_not_allowed", "queue_full"};
+
+// What to do about each verifier reason, for the 401 body.
+std::string_view VerifyHint(std::string_view reason) {
+  if (reason == "missing_header") {
+    return "send X-Slack-Request-Timestamp and X-Slack-Signature; only Slack's signed "
+           "requests are accepted";
+  }
+  if (reason == "stale_timestamp") {
+    return "the timestamp is outside the replay window; check this host's clock (NTP), "
+           "or the request is an old one replayed";
+  }
+  if (reason == "bad_timestamp" || reason == "bad_signature_format") {
+    return "the headers are not in Slack's v0 format";
+  }
+  if (reason == "signature_mismatch") {
+    return "the body was changed or connectors.slack.signing_secret is not this app's "
+           "signing secret (Basic Information > App Credentials)";
+  }
+  return "fix connectors.slack.signing_secret";
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace
+
+struct SlackConnector::Counters {
+  std::array<telemetry::Counter*, kKinds.size()> kinds{};
+  std::array<telemetry::Counter*, kReasons.size()> reasons{};
+  telemetry::Family<telemetry::Counter>* rejections = nullptr;
+  telemetry::Family<telemetry::Counter>* replies = nullptr;
+
+  telemetry::Counter& Kind(std::string_view kind) {
+    for (size_t i = 0; i < kKinds.size(); ++i) {
+      if (kKinds[i] == kind) {
+        return *kinds[i];
+      }
+    }
+    return *kinds.back();
+  }
+  telemetry::Counter& Reason(std::string_view reason) {
+    for (size_t i = 0; i < kReasons.size(); ++i) {
+      if (kReasons[i] == reason) {
+        return *reasons[i];
+      }
+    }
+    return rejections->With({reason});
+  }
+};
+
+SlackConnector::SlackConnector(SlackSettings settings, ConnectorDeps& deps)
+    : settings_(std::move(settings)),
+      api_origin_(http::RedactUrl(settings_.api_url)),
+      deps_(deps),
+      counters_(std::make_shared<Counters>()) {
+  auto& requests = deps_.metrics.AddCounter(
+      "opsgate_slack_requests_total", "Slack requests accepted, by kind.", {"kind"});
+  counters_->rejections = &deps_.metrics.AddCounter(
+      "opsgate_slack_rejections_total", "Slack requests and replies refused, by reason.",
+      {"reason"});
+  counters_->replies = &deps_.metrics.AddCounter(
+      "opsgate_slack_replies_total", "Slack replies delivered, by target and result.",
+      {"target", "result"});
+  for (size_t i = 0; i < kKinds.size(); ++i) {
+    counters_->kinds[i] = &requests.With({kKinds[i]});
+  }
+  for (size_t i = 0; i < kReasons.size(); ++i) {
+    counters_->reasons[i] = &counters_->rejections->With({kReasons[i]});
+  }
+}
+
+core::Status SlackConnector::RegisterRoutes(http::Router& router) {
+  http::Route route;
+  route.method = "POST";
+  route.path = std::string(kEventsPath);
+  route.name = std::string(kEventsPath);
+  route.body_limit = settings_.body_bytes;
+  route.handler = [this](const http::Request& r) { return Handle(r); };
+  return router.Add(std::move(route));
+}
+
+http::Response SlackConnector::Reject(int status, std::string_view reason,
+                                      std::string_view message, const http::Request& request,
+                                      std::string_view team) {
+  counters_->Reason(reason).Inc();
+  deps_.log.Warn("slack.rejected", {{"reason", reason},
+                                    {"status", status},
+                                    {"team", team},
+                                    {"correlation_id", request.correlation_id},
+                                    {"remote", request.remote_address}});
+  // audit: record the rejection here once the audit log exists (issue 4).
+  return http::Response::Error(status, reason, message);
+}
+
+bool SlackConnector::TeamAllowed(std::string_view team) const {
+  return settings_.team_ids.count(std::string(team)) != 0;
+}
+
+std::optional<bool> SlackConnector::FirstTime(std::string_view scope, std::string_view key,
+                                              std::chrono::seconds ttl,
+                                              const http::Request& request, std::string_view team,
+                                              http::Response* refusal) {
+  auto first = deps_.seen_keys.MarkSeen(scope, key, deps_.clock.Now(), ttl);
+  if (!first) {
+    deps_.log.Error("slack.store_failed", {{"error", first.error().message},
+                                           {"correlation_id", request.correlation_id}});
+    *refusal = Reject(503, "store_unavailable",
+                      "opsgate cannot record the request right now; Slack retries events, "
+                      "for commands try again shortly",
+                      request, team);
+    refusal->headers.emplace_back("Retry-After", "5");
+    return std::nullopt;
+  }
+  return *first;
+}
+
+http::Response SlackConnector::Handle(const http::Request& request) {
+  const core::Status verified = VerifySlackSignature(
+      request.Header("x-slack-request-timestamp"), request.Header("x-slack-signature"),
+      request.body, settings_.signing_secret, deps_.clock.UnixSeconds(),
+      settings_.replay_window.count());
+  if (!verified) {
+    const auto reason = SlackRejectReasonOf(verified.error());
+    const std::string_view name = reason ? SlackRejectReasonName(*reason) : "misconfigured";
+    return Reject(401, name, verified.error().message + " (" + std::string(VerifyHint(name)) + ")",
+                  request, "");
+  }
+
+  ParseLimits limits;
+  limits.max_body_bytes = settings_.body_bytes;
+  auto parsed = ParseSlackPayload(request.Header("content-type").value_or(""), request.body,
+                                  limits);
+  if (!parsed) {
+    // Slack's ssl_check (sent, signed, when a command URL is saved) carries no team or
+    // command; it only needs a 200. Checked on the failure path to keep the common one
+    // to a single parse.
+    if (auto form = ParseFormUrlEncoded(request.body, limits); form) {
+      for (const auto& [name, value] : *form) {
+        if (name == "ssl_check" && value == "1") {
+          counters_->Kind("ignored").Inc();
+          return http::Response::Text(200, "");
+        }
+      }
+    }
+    return Reject(400, "malformed",
+                  parsed.error().message +
+                      " (opsgate accepts Slack's slash commands, Events API callbacks and "
+                      "interactivity payloads)",
+                  request, "");
+  }
+
+  return std::visit(
+      [&](auto& payload) -> http::Response {
+        using T = std::decay_t<decltype(payload)>;
+        if constexpr (std::is_same_v<T, UrlVerification>) {
+          counters_->Kind("url_verification").Inc();
+          return http::Response::Json(
+              200, "{\"challenge\":\"" + core::JsonEscape(payload.challenge) + "\"}");
+        } else if constexpr (std::is_same_v<T, IgnoredPayload>) {
+          counters_->Kind("ignored").Inc();
+          return http::Response::Text(200, "");
+        } else {
+          return Process(request, std::move(payload));
+        }
+      },
+      *parsed);
+}
+
+http::Response SlackConnector::Process(const http::Request& request, SlashCommand command) {
+  if (!TeamAllowed(command.team_id)) {
+    return Reject(403, "team_not_allowed",
+                  "this workspace is not in connectors.slack.team_ids; add its team id "
+                  "(OPSGATE_SLACK_TEAM_IDS) if opsgate should serve it",
+                  request, command.team_id);
+  }
+  http::Response refusal;
+  const auto first = FirstTime(kRequestScope, *request.Header("x-slack-signature"),
+                               2 * settings_.replay_window, request, command.team_id, &refusal);
+  if (!first) {
+    return refusal;
+  }
+  if (!*first) {
+    return Reject(401, "replayed",
+                  "this exact request was received before; Slack never repeats a slash "
+                  "command, so it is refused",
+                  request, command.team_id);
+  }
+  counters_->Kind("slash_command").Inc();
+  pipeline::Message message = ToMessage(command);
+  message.correlation_id = request.correlation_id;
+  message.received_at = deps_.clock.Now();
+  // audit: record the accepted request here (issue 4), before anything acts on it.
+  ReplyToResponseUrl(message, AnswerCommand(message, settings_.command, message.received_at),
+                     request);
+  // Slack's 3-second rule: an empty 200 acknowledges without posting anything.
+  return http::Response::Text(200, "");
+}
+
+http::Response SlackConnector::Process(const http::Request& request, EventCallback event) {
+  if (!TeamAllowed(event.team_id)) {
+    return Reject(403, "team_not_allowed",
+                  "this workspace is not in connectors.slack.team_ids; add its team id "
+                  "(OPSGATE_SLACK_TEAM_IDS) if opsgate should serve it",
+                  request, event.team_id);
+  }
+  http::Response refusal;
+  const auto first = FirstTime(kEventScope, event.team_id + ":" + event.event_id,
+                               std::max(kEventMemory, 2 * settings_.replay_window), request,
+                               event.team_id, &refusal);
+  if (!first) {
+    return refusal;
+  }
+  if (!*first) {
+    if (request.Header("x-slack-retry-num")) {
+      // Slack retried an event already taken: acknowledge, do not act twice.
+      counters_->Kind("duplicate").Inc();
+      deps_.log.Info("slack.duplicate_event",
+                     {{"team", event.team_id},
+                      {"event_id", event.event_id},
+                      {"retry", std::string(*request.Header("x-slack-retry-num"))},
+                      {"correlation_id", request.correlation_id}});
+      return http::Response::Text(200, "");
+    }
+    return Reject(401, "replayed",
+                  "this event_id was received before without Slack's X-Slack-Retry-Num "
+                  "header; it is refused as a replay",
+                  request, event.team_id);
+  }
+  std::optional<pipeline::Message> message = ToMessage(event);
+  if (!message) {
+    counters_->Kind("ignored").Inc();
+    return http::Response::Text(200, "");
+  }
+  counters_->Kind(event.kind == EventKind::kAppMention ? "app_mention" : "direct_message").Inc();
+  message->correlation_id = request.correlation_id;
+  message->received_at = deps_.clock.Now();
+  // audit: record the accepted request here (issue 4), before anything acts on it.
+  PostMessage(*message, AnswerCommand(*message, "@opsgate", message->received_at), request);
+  return http::Response::Text(200, "");
+}
+
+http::Response SlackConnector::Process(const http::Request& request, BlockActions actions) {
+  if (!TeamAllowed(actions.team_id)) {
+    return Reject(403, "team_not_allowed",
+                  "this workspace is not in connectors.slack.team_ids; add its team id "
+                  "(OPSGATE_SLACK_TEAM_IDS) if opsgate should serve it",
+                  request, actions.team_id);
+  }
+  http::Response refusal;
+  const auto first = FirstTime(kRequestScope, *request.Header("x-slack-signature"),
+                               2 * settings_.replay_window, request, actions.team_id, &refusal);
+  if (!first) {
+    return refusal;
+  }
+  if (!*first) {
+    return Reject(401, "replayed",
+                  "this exact request was received before; a click is acted on once",
+                  request, actions.team_id);
+  }
+  counters_->Kind("block_actions").Inc();
+  pipeline::Message message = ToMessage(actions);
+  message.correlation_id = request.correlation_id;
+  message.received_at = deps_.clock.Now();
+  // audit: record the click here (issue 4); approvals will need it.
+  ReplyToResponseUrl(message, AnswerAction(actions), request);
+  return http::Response::Text(200, "");
+}
+
+void SlackConnector::ReplyToResponseUrl(const pipeline::Message& message,
+                                        const SlackReply& reply, const http::Request& request) {
+  const std::string& url = message.reply_to.response_url;
+  if (url.empty()) {
+    deps_.log.Info("slack.reply_skipped", {{"reason", "no response_url in the payload"},
+                                           {"correlation_id", request.correlation_id}});
+    return;
+  }
+  // SSRF guard: only Slack's hooks hosts, or the host opsgate already calls (api_url).
+  const bool allowed = IsSlackResponseUrl(url) ||
+                       (StartsWith(url, "https://") && http::RedactUrl(url) == api_origin_);
+  if (!allowed) {
+    counters_->Reason("response_url_not_allowed").Inc();
+    deps_.log.Warn("slack.rejected",
+                   {{"reason", "response_url_not_allowed"},
+                    {"host", http::RedactUrl(url)},
+                    {"team", message.workspace_id},
+                    {"correlation_id", request.correlation_id},
+                    {"action", "reply dropped: response_url must be on hooks.slack.com"}});
+    return;
+  }
+  auto body = reply.message.ToResponseUrlJson(
+      {reply.ephemeral ? ResponseType::kEphemeral : ResponseType::kInChannel,
+       reply.replace_original});
+  if (!body) {
+    deps_.log.Error("slack.reply_failed", {{"error", body.error().message},
+                                           {"correlation_id", request.correlation_id}});
+    return;
+  }
+  http::OutboundRequest out;
+  out.url = url;
+  out.headers = {{"Content-Type", "application/json; charset=utf-8"}};
+  out.body = std::move(*body);
+  Deliver(std::move(out), "slack.response_url", /*web_api=*/false, request,
+          message.workspace_id);
+}
+
+void SlackConnector::PostMessage(const pipeline::Message& message, const SlackReply& reply,
+                                 const http::Request& request) {
+  if (!settings_.bot_token) {
+    deps_.log.Warn("slack.reply_skipped",
+                   {{"reason", "no bot token"},
+                    {"correlation_id", request.correlation_id},
+                    {"action", "set connectors.slack.bot_token (OPSGATE_SLACK_BOT_TOKEN)"}});
+    return;
+  }
+  auto body = reply.message.ToPostMessageJson(message.reply_to.channel_id,
+                                              message.reply_to.thread_id);
+  if (!body) {
+    deps_.log.Error("slack.reply_failed", {{"error", body.error().message},
+                                           {"correlation_id", request.correlation_id}});
+    return;
+  }
+  http::OutboundRequest out;
+  out.url = settings_.api_url + "/chat.postMessage";
+  out.headers = {{"Content-Type", "application/json; charset=utf-8"}};
+  out.body = std::move(*body);
+  out.bearer_token = settings_.bot_token;
+  Deliver(std::move(out), "slack.chat_postMessage", /*web_api=*/true, request,
+          message.workspace_id);
+}
+
+void SlackConnector::Deliver(http::OutboundRequest out, std::string_view target, bool web_api,
+                             const http::Request& request, std::string_view team) {
+  // The callback runs on a sender worker, possibly after this connector is gone: it
+  // holds only what outlives the sender (logger, metric families).
+  telemetry::Logger* log = &deps_.log;
+  std::shared_ptr<Counters> counters = counters_;
+  std::string label(target);
+  std::string correlation_id = request.correlation_id;
+  std::string team_id(team);
+  auto done = [log, counters, label, correlation_id, team_id,
+               web_api](core::Result<http::OutboundResponse> r) {
+    std::string error;
+    if (!r) {
+      error = r.error().message;
+    } else if (r->status != 200) {
+      error = "HTTP " + std::to_string(r->status);
+    } else if (web_api) {
+      if (auto ok = CheckWebApiResponse(r->body); !ok) {
+        error = ok.error().message;
+      }
+    }
+    counters->replies->With({label, error.empty() ? "ok" : "failed"}).Inc();
+    if (error.empty()) {
+      log->Debug("slack.replied", {{"target", label}, {"correlation_id", correlation_id}});
+    } else {
+      log->Error("slack.reply_failed", {{"target", label},
+                                        {"error", error},
+                                        {"team", team_id},
+                                        {"correlation_id", correlation_id}});
+    }
+  };
+  if (auto queued = deps_.sender.Enqueue(std::move(out), std::move(done), target); !queued) {
+    counters_->Reason("queue_full").Inc();
+    deps_.log.Error("slack.reply_dropped", {{"target", label},
+                                            {"error", queued.error().message},
+                                            {"team", team_id},
+                                            {"correlation_id", correlation_id}});
+  }
+}
+
+// --- factory ---------------------------------------------------------------------
+
+bool SlackConnectorFactory::Enabled(const config::Config& config) const {
+  return config.connectors.slack.has_value() &&
+         config.connectors.slack->enabled != config::ConnectorSwitch::kOff;
+}
+
+core::Result<std::unique_ptr<Connector>> SlackConnectorFactory::Create(
+    const config::Config& config, ConnectorDeps& deps) {
+  const config::SlackConfig& c = *config.connectors.slack;
+  const bool required = c.enabled == config::ConnectorSwitch::kOn;
+  auto off = [&](const std::string& why) -> core::Result<std::unique_ptr<Connector>> {
+    if (required) {
+      return core::Fail(core::FailedPrecondition(
+          why + " (connectors.slack.enabled is true; fix the secret or set enabled: auto)"));
+    }
+    deps.log.Warn("slack.connector_off",
+                  {{"detail", "slack connector off: " + why},
+                   {"action", "set the signing secret (OPSGATE_SLACK_SIGNING_SECRET) to turn "
+                              "it on, or enabled: false to silence this"}});
+    return std::unique_ptr<Connector>();
+  };
+  if (!c.signing_secret) {
+    return off("connectors.slack.signing_secret is not set");
+  }
+  auto secret = config::ResolveSecret(*c.signing_secret);
+  if (!secret) {
+    return off("signing secret: " + secret.error().message);
+  }
+  SlackSettings s;
+  s.signing_secret = std::move(*secret);
+  if (c.bot_token) {
+    auto token = config::ResolveSecret(*c.bot_token);
+    if (token) {
+      s.bot_token = std::move(*token);
+    } else if (required) {
+      return core::Fail(core::FailedPrecondition("bot token: " + token.error().message));
+    } else {
+      deps.log.Warn("slack.no_bot_token",
+                    {{"detail", "bot token: " + token.error().message},
+                     {"action", "mentions and DMs get no answer until OPSGATE_SLACK_BOT_TOKEN "
+                                "is set"}});
+    }
+  }
+  s.api_url = c.api_url;
+  s.team_ids.insert(c.team_ids.begin(), c.team_ids.end());
+  if (s.team_ids.empty()) {
+    deps.log.Warn("slack.no_teams_allowed",
+                  {{"detail", "connectors.slack.team_ids is empty: every Slack request is "
+                              "refused with 403"},
+                   {"action", "set OPSGATE_SLACK_TEAM_IDS to your workspace's team id"}});
+  }
+  s.replay_window = c.replay_window;
+  s.body_bytes = c.body_bytes;
+  s.command = c.command;
+  deps.log.Info("slack.connector_on", {{"path", kEventsPath},
+                                       {"api", http::RedactUrl(s.api_url)},
+                                       {"teams", static_cast<uint64_t>(s.team_ids.size())},
+                                       {"bot_token", s.bot_token.has_value()}});
+  return std::unique_ptr<Connector>(std::make_unique<SlackConnector>(std::move(s), deps));
+}
+
+}  // namespace opsgate::connectors::slack

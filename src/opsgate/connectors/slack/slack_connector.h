@@ -1,0 +1,119 @@
+// File: opsgate/connectors/slack/slack_connector.h
+//
+// The Slack connector: one route, POST /slack/events, for slash commands, Events API
+// callbacks and interactivity (docs/slack.md). Per request, in this order:
+//
+//   1. signature and timestamp (verifier.h, injected clock)   401 {"error": <reason>}
+//   2. parse (payload.h)                                       400 malformed
+//   3. url_verification: echo the challenge                    200 {"challenge": ...}
+//   4. workspace allow-list (team_ids)                         403 team_not_allowed
+//   5. replay and dedupe memory (store::SeenKeys):
+//        slash commands and button clicks by signature:        401 replayed
+//        events by team:event_id; a Slack retry
+//        (X-Slack-Retry-Num) of a seen event                   200, not processed again
+//        an event_id seen again without the retry header       401 replayed
+//        the store failing                                     503 store_unavailable
+//   6. acknowledge at once (200, empty body) and hand the answer to the RetryingSender:
+//        slash commands and clicks -> response_url (only Slack's hooks hosts or the
+//        configured api_url's host: a forged payload cannot aim opsgate elsewhere);
+//        mentions and DMs -> {api_url}/chat.postMessage with the bot token, in a thread.
+//
+// The team check comes after parsing because the team id is in the body; the
+// signature already proved the body came from Slack. Parsing happens before the store
+// is touched, so nothing a workspace outside the allow-list sends is written.
+//
+// Metrics: opsgate_slack_requests_total{kind} for accepted requests (slash_command,
+// url_verification, app_mention, direct_message, block_actions, ignored, duplicate);
+// opsgate_slack_rejections_total{reason} (verifier reasons, malformed, team_not_allowed,
+// replayed, store_unavailable, response_url_not_allowed, queue_full);
+// opsgate_slack_replies_total{target,result}. Each rejection is logged with event
+// "slack.rejected", reason, team and correlation_id; never a secret, token or body.
+//
+// Thread-safety: Handle() runs concurrently on I/O threads; the settings are
+// immutable and the deps are thread-safe. Reply callbacks run on sender workers and
+// use only the logger and metrics (which outlive the sender), not the connector.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "opsgate/connectors/connector.h"
+#include "opsgate/connectors/slack/commands.h"
+#include "opsgate/connectors/slack/payload.h"
+#include "opsgate/core/secret.h"
+
+namespace opsgate::connectors::slack {
+
+inline constexpr std::string_view kEventsPath = "/slack/events";
+
+// Resolved, immutable settings (from config::SlackConfig).
+struct SlackSettings {
+  core::Secret signing_secret;          // not empty
+  std::optional<core::Secret> bot_token;  // none: mentions and DMs get no answer
+  std::string api_url = "https://slack.com/api";  // no trailing '/'
+  std::unordered_set<std::string> team_ids;       // empty refuses every workspace
+  std::chrono::seconds replay_window{300};
+  size_t body_bytes = 256 * 1024;
+  std::string command = "/ops";
+};
+
+class SlackConnector final : public Connector {
+ public:
+  // How long an event_id is remembered: Slack retries up to three times within about
+  // five minutes; an hour leaves a wide margin.
+  static constexpr std::chrono::seconds kEventMemory{3600};
+
+  // Registers the metric families in deps.metrics (once per registry). `deps` must
+  // outlive the connector.
+  SlackConnector(SlackSettings settings, ConnectorDeps& deps);
+
+  std::string_view Name() const override { return "slack"; }
+  // Adds POST /slack/events with body_limit = settings.body_bytes.
+  [[nodiscard]] core::Status RegisterRoutes(http::Router& router) override;
+
+  // The route handler (public for tests).
+  http::Response Handle(const http::Request& request);
+
+ private:
+  struct Counters;
+
+  http::Response Reject(int status, std::string_view reason, std::string_view message,
+                        const http::Request& request, std::string_view team);
+  http::Response Process(const http::Request& request, SlashCommand command);
+  http::Response Process(const http::Request& request, EventCallback event);
+  http::Response Process(const http::Request& request, BlockActions actions);
+  // Fails closed: nullopt means the response to return (503) is in *refusal.
+  std::optional<bool> FirstTime(std::string_view scope, std::string_view key,
+                                std::chrono::seconds ttl, const http::Request& request,
+                                std::string_view team, http::Response* refusal);
+  bool TeamAllowed(std::string_view team) const;
+  void ReplyToResponseUrl(const pipeline::Message& message, const SlackReply& reply,
+                          const http::Request& request);
+  void PostMessage(const pipeline::Message& message, const SlackReply& reply,
+                   const http::Request& request);
+  void Deliver(http::OutboundRequest out, std::string_view target, bool web_api,
+               const http::Request& request, std::string_view team);
+
+  const SlackSettings settings_;
+  const std::string api_origin_;  // scheme://host[:port] of api_url
+  ConnectorDeps& deps_;
+  std::shared_ptr<Counters> counters_;
+};
+
+class SlackConnectorFactory final : public ConnectorFactory {
+ public:
+  std::string_view Name() const override { return "slack"; }
+  // connectors.slack is present and enabled is not false.
+  bool Enabled(const config::Config& config) const override;
+  // Resolves the secrets. enabled: true -> an error when the signing secret (or a
+  // configured bot token) cannot be resolved; enabled: auto -> a warning log
+  // ("slack connector off: <why>") and no connector.
+  [[nodiscard]] core::Result<std::unique_ptr<Connector>> Create(const config::Config& config,
+                                                                ConnectorDeps& deps) override;
+};
+
+}  // namespace opsgate::connectors::slack

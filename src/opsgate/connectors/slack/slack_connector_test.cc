@@ -1,0 +1,481 @@
+#include "opsgate/connectors/slack/slack_connector.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <cstdlib>
+#include <thread>
+
+#include "opsgate/connectors/slack/verifier.h"
+#include "opsgate/http/client/fake_http_client.h"
+#include "opsgate/store/sqlite/sqlite_seen_keys.h"
+#include "opsgate/store/sqlite/sqlite_store.h"
+#include "test/fakes/fake_clock.h"
+
+namespace opsgate::connectors::slack {
+namespace {
+
+using http::testing::FakeHttpClient;
+using namespace std::chrono_literals;
+
+// Slack's published example (PROTOCOLS.md §1, python-slack-sdk's test vector).
+constexpr std::string_view kDocSecret = "8f742231b10e8888abcd99yyyzzz85a5";
+constexpr std::string_view kDocTimestamp = "1531420618";
+constexpr std::string_view kDocBody =
+    "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id="
+    "G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-"
+    "collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%"
+    "2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121."
+    "803a0bc887a14d10d2c447fce8b6703c";
+constexpr std::string_view kDocSignature =
+    "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
+
+constexpr std::string_view kTeam = "T1DC2JH3J";
+constexpr std::string_view kBotToken = "xoxb-test-token-123";
+
+std::string FormEncode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string SlashBody(std::string_view text, std::string_view team = kTeam,
+                      std::string_view response_url =
+                          "https://hooks.slack.com/commands/T1DC2JH3J/1/abc",
+                      std::string_view trigger = "398738663015.47445629121.803a0bc8") {
+  return "team_id=" + std::string(team) +
+         "&team_domain=t&channel_id=C0123&channel_name=ops&user_id=U2CERLKJA&user_name="
+         "roadrunner&command=%2Fops&text=" +
+         FormEncode(text) + "&response_url=" + FormEncode(response_url) +
+         "&trigger_id=" + std::string(trigger);
+}
+
+std::string MentionBody(std::string_view text, std::string_view event_id = "Ev0001",
+                        std::string_view team = kTeam) {
+  boost::json::object event{{"type", "app_mention"},        {"user", "U2CERLKJA"},
+                            {"text", "<@U0BOT> " + std::string(text)},
+                            {"ts", "1531420618.000100"},    {"channel", "C0123"},
+                            {"event_ts", "1531420618.000100"}};
+  boost::json::object env{{"type", "event_callback"}, {"team_id", team},
+                          {"api_app_id", "A0APP"},   {"event", event},
+                          {"event_id", event_id},    {"event_time", 1531420618}};
+  return boost::json::serialize(env);
+}
+
+std::string ActionsBody(std::string_view action_id, std::string_view response_url) {
+  boost::json::object payload{
+      {"type", "block_actions"},
+      {"user", {{"id", "U2CERLKJA"}, {"username", "roadrunner"}, {"team_id", kTeam}}},
+      {"team", {{"id", kTeam}, {"domain", "t"}}},
+      {"api_app_id", "A0APP"},
+      {"container",
+       {{"type", "message"}, {"message_ts", "1531420618.000100"}, {"channel_id", "C0123"},
+        {"is_ephemeral", true}}},
+      {"channel", {{"id", "C0123"}, {"name", "ops"}}},
+      {"trigger_id", "1.2.abc"},
+      {"response_url", response_url},
+      {"actions", boost::json::array{{{"type", "button"},
+                                      {"action_id", action_id},
+                                      {"block_id", "b1"},
+                                      {"value", "dlg-42"},
+                                      {"action_ts", "1531420618.1"}}}}};
+  return "payload=" + FormEncode(boost::json::serialize(payload));
+}
+
+class SlackConnectorTest : public ::testing::Test {
+ protected:
+  SlackConnectorTest() {
+    auto s = store::SqliteStore::Open(":memory:");
+    EXPECT_TRUE(s.has_value());
+    store_ = std::move(*s);
+    seen_ = std::make_unique<store::SqliteSeenKeys>(*store_);
+    http::RetryingSenderOptions options;
+    options.workers = 1;
+    options.retry.jitter = false;
+    // Retry waits advance the fake clock instead of sleeping.
+    sender_ = std::make_unique<http::RetryingSender>(
+        http_, clock_, http::RetryingSender::RegisterMetrics(metrics_), options,
+        [this](std::unique_lock<std::mutex>&, std::condition_variable&,
+               core::Clock::SteadyTime deadline) {
+          const auto now = clock_.SteadyNow();
+          if (deadline > now) {
+            clock_.Advance(deadline - now);
+          }
+        });
+    deps_ = std::make_unique<ConnectorDeps>(
+        ConnectorDeps{clock_, log_, metrics_, *store_, *seen_, http_, *sender_});
+  }
+  ~SlackConnectorTest() override {
+    if (sender_) {
+      sender_->Shutdown(http::ShutdownMode::kDrain);
+    }
+  }
+
+  SlackConnector& Connector(std::string_view secret = kDocSecret) {
+    SlackSettings s;
+    s.signing_secret = core::Secret(std::string(secret));
+    s.bot_token = core::Secret(std::string(kBotToken));
+    s.api_url = "https://slack.test/api";
+    s.team_ids = {std::string(kTeam)};
+    connector_ = std::make_unique<SlackConnector>(std::move(s), *deps_);
+    return *connector_;
+  }
+
+  http::Request Signed(std::string body, std::string content_type,
+                       std::string_view secret = kDocSecret) {
+    http::Request r;
+    r.method = "POST";
+    r.path = r.target = "/slack/events";
+    r.correlation_id = "corr-1";
+    const std::string ts = std::to_string(clock_.UnixSeconds());
+    r.headers = {{"content-type", std::move(content_type)},
+                 {"x-slack-request-timestamp", ts},
+                 {"x-slack-signature",
+                  ComputeSlackSignature(ts, body, core::Secret(std::string(secret)))}};
+    r.body = std::move(body);
+    return r;
+  }
+  http::Request SignedForm(std::string body) {
+    return Signed(std::move(body), "application/x-www-form-urlencoded");
+  }
+  http::Request SignedJson(std::string body) { return Signed(std::move(body), "application/json"); }
+
+  // Waits (bounded) until the fake client has seen `n` requests and the sender is idle.
+  bool WaitForRequests(size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (http_.RequestCount() >= n && sender_->queued() == 0) {
+        sender_->Shutdown(http::ShutdownMode::kDrain);
+        return http_.RequestCount() == n;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    return false;
+  }
+
+  std::string Metrics() const { return metrics_.RenderPrometheus(); }
+  std::string Logs() const {
+    std::string all;
+    for (const auto& l : sink_.Lines()) {
+      all += l + "\n";
+    }
+    return all;
+  }
+  static std::string ErrorCode(const http::Response& r) {
+    return std::string(boost::json::parse(r.body).at("error").as_string());
+  }
+
+  testing::FakeClock clock_{1531420618};
+  telemetry::MemorySink sink_;
+  telemetry::Logger log_{sink_, clock_};
+  telemetry::MetricsRegistry metrics_;
+  std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<store::SqliteSeenKeys> seen_;
+  FakeHttpClient http_;
+  std::unique_ptr<http::RetryingSender> sender_;
+  std::unique_ptr<ConnectorDeps> deps_;
+  std::unique_ptr<SlackConnector> connector_;
+};
+
+http::Request DocRequest() {
+  http::Request r;
+  r.method = "POST";
+  r.path = "/slack/events";
+  r.headers = {{"content-type", "application/x-www-form-urlencoded"},
+               {"x-slack-request-timestamp", std::string(kDocTimestamp)},
+               {"x-slack-signature", std::string(kDocSignature)}};
+  r.body = std::string(kDocBody);
+  return r;
+}
+
+TEST_F(SlackConnectorTest, AcceptsSlacksPublishedExampleAtItsTimestamp) {
+  auto& c = Connector();
+  const auto r = c.Handle(DocRequest());
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(r.body.empty());
+  ASSERT_TRUE(WaitForRequests(1));
+  const auto sent = http_.Requests()[0];
+  EXPECT_EQ(sent.url, "https://hooks.slack.com/commands/T1DC2JH3J/397700885554/96rGlfmibIGlgcZRskXaIFfN");
+  EXPECT_FALSE(sent.bearer_token.has_value());
+  const auto body = boost::json::parse(sent.body).as_object();
+  EXPECT_EQ(body.at("response_type").as_string(), "ephemeral");
+  // Empty text -> the help list.
+  EXPECT_NE(sent.body.find("whoami"), std::string::npos) << sent.body;
+}
+
+TEST_F(SlackConnectorTest, RejectsThePublishedExampleWithTheRealClockAsStale) {
+  clock_.SetUnixSeconds(std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
+  const auto r = Connector().Handle(DocRequest());
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(ErrorCode(r), "stale_timestamp");
+  EXPECT_NE(Metrics().find("opsgate_slack_rejections_total{reason=\"stale_timestamp\"} 1"),
+            std::string::npos);
+  EXPECT_EQ(http_.RequestCount(), 0u);
+}
+
+TEST_F(SlackConnectorTest, RejectsATamperedBody) {
+  auto req = DocRequest();
+  req.body += "------";
+  const auto r = Connector().Handle(req);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(ErrorCode(r), "signature_mismatch");
+}
+
+TEST_F(SlackConnectorTest, RejectsMissingHeadersAndBodyWithoutThrowing) {
+  auto& c = Connector();
+  for (const char* drop : {"x-slack-request-timestamp", "x-slack-signature"}) {
+    auto req = DocRequest();
+    std::erase_if(req.headers, [&](const auto& h) { return h.first == drop; });
+    const auto r = c.Handle(req);
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(ErrorCode(r), "missing_header");
+  }
+  auto req = DocRequest();
+  req.body.clear();
+  const auto r = c.Handle(req);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(ErrorCode(r), "signature_mismatch");
+  http::Request bare;
+  EXPECT_EQ(c.Handle(bare).status, 401);
+}
+
+TEST_F(SlackConnectorTest, EmptySigningSecretNeverVerifies) {
+  auto& c = Connector("");
+  const auto r = c.Handle(DocRequest());
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(ErrorCode(r), "misconfigured");
+}
+
+TEST_F(SlackConnectorTest, PingAnswersPongThroughTheResponseUrl) {
+  auto& c = Connector();
+  const auto r = c.Handle(SignedForm(SlashBody("ping")));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(WaitForRequests(1));
+  const auto sent = http_.Requests()[0];
+  EXPECT_EQ(sent.url, "https://hooks.slack.com/commands/T1DC2JH3J/1/abc");
+  EXPECT_EQ(sent.headers.at(0).second, "application/json; charset=utf-8");
+  EXPECT_NE(sent.body.find("pong"), std::string::npos) << sent.body;
+  EXPECT_NE(Metrics().find("opsgate_slack_requests_total{kind=\"slash_command\"} 1"),
+            std::string::npos);
+  EXPECT_NE(Metrics().find(
+                "opsgate_slack_replies_total{target=\"slack.response_url\",result=\"ok\"} 1"),
+            std::string::npos)
+      << Metrics();
+}
+
+TEST_F(SlackConnectorTest, RefusesWorkspacesNotOnTheAllowList) {
+  auto& c = Connector();
+  const auto r = c.Handle(SignedForm(SlashBody("ping", "TOTHER")));
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(ErrorCode(r), "team_not_allowed");
+  EXPECT_NE(Logs().find("\"team\":\"TOTHER\""), std::string::npos) << Logs();
+  EXPECT_EQ(http_.RequestCount(), 0u);
+}
+
+TEST_F(SlackConnectorTest, RefusesAnIdenticalReplayAndAnswersOnce) {
+  auto& c = Connector();
+  const auto req = SignedForm(SlashBody("ping"));
+  EXPECT_EQ(c.Handle(req).status, 200);
+  clock_.Advance(10s);
+  const auto again = c.Handle(req);
+  EXPECT_EQ(again.status, 401);
+  EXPECT_EQ(ErrorCode(again), "replayed");
+  ASSERT_TRUE(WaitForRequests(1));
+}
+
+TEST_F(SlackConnectorTest, MalformedBodyIs400) {
+  auto& c = Connector();
+  const auto r = c.Handle(SignedJson("{\"type\": \"event_callback\""));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(ErrorCode(r), "malformed");
+  EXPECT_EQ(c.Handle(SignedForm("team_id=%ZZ")).status, 400);
+}
+
+TEST_F(SlackConnectorTest, AnswersSlacksSslCheck) {
+  EXPECT_EQ(Connector().Handle(SignedForm("ssl_check=1&token=xyz")).status, 200);
+}
+
+TEST_F(SlackConnectorTest, EchoesTheUrlVerificationChallenge) {
+  const auto r =
+      Connector().Handle(SignedJson(R"({"token":"x","challenge":"3eZbrw1aB","type":"url_verification"})"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(boost::json::parse(r.body).at("challenge").as_string(), "3eZbrw1aB");
+}
+
+TEST_F(SlackConnectorTest, AnswersAMentionInItsThreadWithTheBotToken) {
+  auto& c = Connector();
+  const auto r = c.Handle(SignedJson(MentionBody("whoami")));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(WaitForRequests(1));
+  const auto sent = http_.Requests()[0];
+  EXPECT_EQ(sent.url, "https://slack.test/api/chat.postMessage");
+  ASSERT_TRUE(sent.bearer_token.has_value());
+  EXPECT_EQ(sent.bearer_token->Reveal(), kBotToken);
+  const auto body = boost::json::parse(sent.body).as_object();
+  EXPECT_EQ(body.at("channel").as_string(), "C0123");
+  EXPECT_EQ(body.at("thread_ts").as_string(), "1531420618.000100");
+  EXPECT_NE(sent.body.find("not linked yet"), std::string::npos);
+  EXPECT_NE(sent.body.find("U2CERLKJA"), std::string::npos);
+}
+
+TEST_F(SlackConnectorTest, SlackRetryOfASeenEventIsAcknowledgedButNotProcessedAgain) {
+  auto& c = Connector();
+  EXPECT_EQ(c.Handle(SignedJson(MentionBody("ping", "Ev42"))).status, 200);
+  clock_.Advance(60s);
+  auto retry = SignedJson(MentionBody("ping", "Ev42"));  // Slack re-signs retries
+  retry.headers.emplace_back("x-slack-retry-num", "1");
+  retry.headers.emplace_back("x-slack-retry-reason", "http_timeout");
+  EXPECT_EQ(c.Handle(retry).status, 200);
+  // The same event_id without the retry header is a replay.
+  clock_.Advance(1s);
+  const auto replay = c.Handle(SignedJson(MentionBody("ping", "Ev42")));
+  EXPECT_EQ(replay.status, 401);
+  EXPECT_EQ(ErrorCode(replay), "replayed");
+  ASSERT_TRUE(WaitForRequests(1));
+  EXPECT_NE(Metrics().find("opsgate_slack_requests_total{kind=\"duplicate\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(SlackConnectorTest, DropsResponseUrlsOutsideSlack) {
+  auto& c = Connector();
+  const auto r = c.Handle(SignedForm(SlashBody("ping", kTeam, "https://evil.example/x")));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(http_.RequestCount(), 0u);
+  EXPECT_NE(Metrics().find("opsgate_slack_rejections_total{reason=\"response_url_not_allowed\"} 1"),
+            std::string::npos);
+  EXPECT_EQ(Logs().find("evil.example/x"), std::string::npos);
+}
+
+TEST_F(SlackConnectorTest, AcceptsResponseUrlsOnTheApiHost) {
+  auto& c = Connector();
+  EXPECT_EQ(c.Handle(SignedForm(SlashBody("ping", kTeam, "https://slack.test/hooks/1"))).status,
+            200);
+  ASSERT_TRUE(WaitForRequests(1));
+}
+
+TEST_F(SlackConnectorTest, ConfirmClickReplacesTheOriginalMessage) {
+  auto& c = Connector();
+  const auto r = c.Handle(
+      SignedForm(ActionsBody(kConfirmActionId, "https://hooks.slack.com/actions/T1/2/x")));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(WaitForRequests(1));
+  const auto body = boost::json::parse(http_.Requests()[0].body).as_object();
+  EXPECT_TRUE(body.at("replace_original").as_bool());
+  EXPECT_NE(http_.Requests()[0].body.find("confirmed"), std::string::npos);
+}
+
+TEST_F(SlackConnectorTest, HonoursRetryAfterOn429) {
+  http_.PushResponse(429, "", {{"retry-after", "3"}});
+  http_.PushResponse(200, R"({"ok":true})");
+  auto& c = Connector();
+  const auto start = clock_.SteadyNow();
+  ASSERT_EQ(c.Handle(SignedJson(MentionBody("ping"))).status, 200);
+  ASSERT_TRUE(WaitForRequests(2));
+  EXPECT_GE(clock_.SteadyNow() - start, 3s);
+}
+
+TEST_F(SlackConnectorTest, CountsWebApiErrorsAsFailedReplies) {
+  http_.PushResponse(200, R"({"ok":false,"error":"invalid_auth"})");
+  auto& c = Connector();
+  ASSERT_EQ(c.Handle(SignedJson(MentionBody("ping"))).status, 200);
+  ASSERT_TRUE(WaitForRequests(1));
+  EXPECT_NE(Metrics().find("opsgate_slack_replies_total{target=\"slack.chat_postMessage\","
+                           "result=\"failed\"} 1"),
+            std::string::npos)
+      << Metrics();
+  EXPECT_NE(Logs().find("invalid_auth"), std::string::npos);
+}
+
+TEST_F(SlackConnectorTest, NeverLogsTheSecretOrTheToken) {
+  auto& c = Connector();
+  (void)c.Handle(DocRequest());
+  (void)c.Handle(SignedForm(SlashBody("ping", "TOTHER")));
+  (void)c.Handle(SignedJson(MentionBody("ping")));
+  ASSERT_TRUE(WaitForRequests(2));
+  EXPECT_EQ(Logs().find(std::string(kDocSecret)), std::string::npos);
+  EXPECT_EQ(Logs().find(std::string(kBotToken)), std::string::npos);
+}
+
+TEST_F(SlackConnectorTest, RegistersOneRouteWithItsBodyLimit) {
+  http::Router router;
+  ASSERT_TRUE(Connector().RegisterRoutes(router).has_value());
+  const http::Route* route = router.Find("POST", "/slack/events");
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->body_limit, 256u * 1024u);
+}
+
+// --- factory ---------------------------------------------------------------------
+
+class SlackFactoryTest : public SlackConnectorTest {
+ protected:
+  config::Config ConfigWith(config::ConnectorSwitch enabled, const char* secret_env) {
+    config::Config c;
+    config::SlackConfig s;
+    s.enabled = enabled;
+    s.signing_secret = config::ParseSecretRef(std::string("env:") + secret_env, "/");
+    s.team_ids = {std::string(kTeam)};
+    c.connectors.slack = s;
+    return c;
+  }
+};
+
+TEST_F(SlackFactoryTest, AutoWithoutTheSecretIsOffWithAWarning) {
+  ::unsetenv("OPSGATE_TEST_UNSET_SECRET");
+  SlackConnectorFactory f;
+  const auto c = ConfigWith(config::ConnectorSwitch::kAuto, "OPSGATE_TEST_UNSET_SECRET");
+  ASSERT_TRUE(f.Enabled(c));
+  auto created = f.Create(c, *deps_);
+  ASSERT_TRUE(created.has_value()) << created.error();
+  EXPECT_EQ(*created, nullptr);
+  EXPECT_NE(Logs().find("slack connector off: signing secret"), std::string::npos) << Logs();
+}
+
+TEST_F(SlackFactoryTest, EnabledTrueWithoutTheSecretIsAStartupError) {
+  ::unsetenv("OPSGATE_TEST_UNSET_SECRET");
+  SlackConnectorFactory f;
+  auto created =
+      f.Create(ConfigWith(config::ConnectorSwitch::kOn, "OPSGATE_TEST_UNSET_SECRET"), *deps_);
+  ASSERT_FALSE(created.has_value());
+  EXPECT_EQ(created.error().code, core::ErrorCode::kFailedPrecondition);
+  EXPECT_NE(created.error().message.find("env:OPSGATE_TEST_UNSET_SECRET"), std::string::npos);
+}
+
+TEST_F(SlackFactoryTest, EmptySecretIsAConfigurationError) {
+  ::setenv("OPSGATE_TEST_EMPTY_SECRET", "", 1);
+  SlackConnectorFactory f;
+  auto created =
+      f.Create(ConfigWith(config::ConnectorSwitch::kOn, "OPSGATE_TEST_EMPTY_SECRET"), *deps_);
+  ASSERT_FALSE(created.has_value());
+  EXPECT_EQ(created.error().code, core::ErrorCode::kFailedPrecondition);
+  ::unsetenv("OPSGATE_TEST_EMPTY_SECRET");
+}
+
+TEST_F(SlackFactoryTest, OffIsNotEnabledAndResolvedSecretBuildsTheConnector) {
+  SlackConnectorFactory f;
+  EXPECT_FALSE(f.Enabled(ConfigWith(config::ConnectorSwitch::kOff, "X")));
+  EXPECT_FALSE(f.Enabled(config::Config{}));
+  ::setenv("OPSGATE_TEST_SET_SECRET", "s3cret-value", 1);
+  auto created =
+      f.Create(ConfigWith(config::ConnectorSwitch::kAuto, "OPSGATE_TEST_SET_SECRET"), *deps_);
+  ASSERT_TRUE(created.has_value()) << created.error();
+  ASSERT_NE(*created, nullptr);
+  EXPECT_EQ((*created)->Name(), "slack");
+  EXPECT_EQ(Logs().find("s3cret-value"), std::string::npos);
+  ::unsetenv("OPSGATE_TEST_SET_SECRET");
+}
+
+}  // namespace
+}  // namespace opsgate::connectors::slack
