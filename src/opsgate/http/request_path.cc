@@ -1,5 +1,7 @@
 #include "opsgate/http/request_path.h"
 
+#include <atomic>
+
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -318,6 +320,73 @@ Answer Reject(Rejection rejection, std::string route_label, const RejectDetail& 
   return a;
 }
 
+namespace {
+
+// Checks what a handler produced; a bad status or `error` becomes a 500.
+Answer HandlerAnswer(std::string route_label, const std::string& correlation_id,
+                     Response response, std::string error) {
+  Answer a;
+  a.route_label = std::move(route_label);
+  a.handler_ran = true;
+  a.response = std::move(response);
+  a.handler_error = std::move(error);
+  if (a.handler_error.empty() && (a.response.status < 200 || a.response.status > 599)) {
+    a.handler_error = "handler returned invalid status " + std::to_string(a.response.status);
+  }
+  if (!a.handler_error.empty()) {
+    a.response = Response::Error(
+        500, "internal", "the request failed inside opsgate; report correlation id " +
+                             correlation_id);
+  }
+  return a;
+}
+
+// Calls `done` once: with the first answer given, or with a 500 if the last copy of
+// the responder is destroyed unanswered.
+class OnceAnswer {
+ public:
+  OnceAnswer(std::string route_label, std::string correlation_id,
+             std::function<void(Answer)> done)
+      : route_label_(std::move(route_label)),
+        correlation_id_(std::move(correlation_id)),
+        done_(std::move(done)) {}
+  ~OnceAnswer() {
+    Give({}, "async handler dropped its responder without answering");
+  }
+  void Give(Response response, std::string error) {
+    if (answered_.exchange(true)) {
+      return;
+    }
+    done_(HandlerAnswer(route_label_, correlation_id_, std::move(response), std::move(error)));
+  }
+
+ private:
+  std::string route_label_;
+  std::string correlation_id_;
+  std::function<void(Answer)> done_;
+  std::atomic<bool> answered_{false};
+};
+
+}  // namespace
+
+void DispatchAsync(BeastRequest&& message, const HeaderVerdict& verdict, const Router& router,
+                   const std::string& remote_address, std::function<void(Answer)> done) {
+  if (verdict.route == nullptr || !verdict.route->async_handler) {
+    done(Dispatch(std::move(message), verdict, router, remote_address));
+    return;
+  }
+  auto once = std::make_shared<OnceAnswer>(verdict.route_label, verdict.correlation_id,
+                                           std::move(done));
+  const Request request = BuildRequest(std::move(message), remote_address, verdict.correlation_id);
+  try {
+    verdict.route->async_handler(request, [once](Response r) { once->Give(std::move(r), {}); });
+  } catch (const std::exception& e) {
+    once->Give({}, std::string("handler threw: ") + e.what());
+  } catch (...) {
+    once->Give({}, "handler threw a non-std exception");
+  }
+}
+
 Answer Dispatch(BeastRequest&& message, const HeaderVerdict& verdict, const Router& router,
                 const std::string& remote_address) {
   if (verdict.route == nullptr) {
@@ -328,26 +397,35 @@ Answer Dispatch(BeastRequest&& message, const HeaderVerdict& verdict, const Rout
     return Reject(allow.empty() ? Rejection::kNotFound : Rejection::kMethodNotAllowed,
                   std::string(kUnmatchedRoute), d);
   }
-  Answer a;
-  a.route_label = verdict.route_label;
-  a.handler_ran = true;
-  Request request = BuildRequest(std::move(message), remote_address, verdict.correlation_id);
-  try {
-    a.response = verdict.route->handler(request);
-    if (a.response.status < 200 || a.response.status > 599) {
-      a.handler_error = "handler returned invalid status " + std::to_string(a.response.status);
+  const Request request = BuildRequest(std::move(message), remote_address, verdict.correlation_id);
+  if (verdict.route->async_handler) {
+    std::optional<Answer> answer;
+    {
+      auto once = std::make_shared<OnceAnswer>(verdict.route_label, verdict.correlation_id,
+                                               [&answer](Answer a) { answer = std::move(a); });
+      try {
+        verdict.route->async_handler(request, [once](Response r) { once->Give(std::move(r), {}); });
+      } catch (const std::exception& e) {
+        once->Give({}, std::string("handler threw: ") + e.what());
+      } catch (...) {
+        once->Give({}, "handler threw a non-std exception");
+      }
+      if (!answer) {
+        once->Give({}, "async handler did not answer before returning (socket-free path)");
+      }
     }
+    return std::move(*answer);
+  }
+  try {
+    return HandlerAnswer(verdict.route_label, verdict.correlation_id,
+                         verdict.route->handler(request), {});
   } catch (const std::exception& e) {
-    a.handler_error = std::string("handler threw: ") + e.what();
+    return HandlerAnswer(verdict.route_label, verdict.correlation_id, {},
+                         std::string("handler threw: ") + e.what());
   } catch (...) {
-    a.handler_error = "handler threw a non-std exception";
+    return HandlerAnswer(verdict.route_label, verdict.correlation_id, {},
+                         "handler threw a non-std exception");
   }
-  if (!a.handler_error.empty()) {
-    a.response = Response::Error(
-        500, "internal",
-        "the request failed inside opsgate; report correlation id " + verdict.correlation_id);
-  }
-  return a;
 }
 
 BeastResponse Finish(Response& response, const FinishOptions& o) {

@@ -64,6 +64,13 @@ class RequestPathTest : public ::testing::Test {
                       [](const Request&) { return Response::Text(42, "?"); }}));
     Must(router_.Add({"GET", "/empty", "empty", std::nullopt,
                       [](const Request&) { return Response::Text(204, "dropped"); }}));
+    Must(router_.Add({"GET", "/async-inline", "async_inline", std::nullopt, nullptr,
+                      [](const Request&, Responder respond) {
+                        respond(Response::Text(200, "inline"));
+                        respond(Response::Text(200, "second answer is ignored"));
+                      }}));
+    Must(router_.Add({"GET", "/async-late", "async_late", std::nullopt, nullptr,
+                      [this](const Request&, Responder respond) { kept_ = std::move(respond); }}));
   }
 
   static void Must(const core::Status& s) { ASSERT_TRUE(s) << s.error(); }
@@ -76,7 +83,22 @@ class RequestPathTest : public ::testing::Test {
   config::LimitsConfig limits_;
   std::atomic<int> calls_{0};
   Request last_;
+  Responder kept_;
 };
+
+TEST_F(RequestPathTest, AsyncHandlerThatAnswersInlineIsServed) {
+  auto r = Process("GET /async-inline HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_EQ(r.responses.size(), 1u);
+  EXPECT_EQ(r.responses[0].response.status, 200);
+  EXPECT_EQ(r.responses[0].response.body, "inline");
+}
+
+TEST_F(RequestPathTest, AsyncHandlerThatAnswersLaterGets500WithoutSockets) {
+  auto r = Process("GET /async-late HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_EQ(r.responses.size(), 1u);
+  EXPECT_EQ(r.responses[0].response.status, 500);
+  kept_(Response::Text(200, "too late"));  // must be harmless
+}
 
 TEST_F(RequestPathTest, AnswersGetWithServerHeaders) {
   ProcessOptions options;

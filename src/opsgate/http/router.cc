@@ -65,9 +65,9 @@ core::Status Router::Add(Route route) {
   if (route.path.empty() || route.path.front() != '/') {
     return core::Fail(core::InvalidArgument("route path '" + route.path + "' must start with '/'"));
   }
-  if (!route.handler) {
-    return core::Fail(
-        core::InvalidArgument("route " + route.method + " " + route.path + " has no handler"));
+  if (static_cast<bool>(route.handler) == static_cast<bool>(route.async_handler)) {
+    return core::Fail(core::InvalidArgument("route " + route.method + " " + route.path +
+                                            " needs exactly one of handler and async_handler"));
   }
   if (route.name.empty()) {
     route.name = route.path;

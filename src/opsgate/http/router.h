@@ -55,6 +55,15 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+// Completes an asynchronous request. Call it exactly once, from any thread; the
+// response is written on the connection's own strand. If it is destroyed without
+// being called, the client gets a 500 (so a lost callback cannot hang a connection).
+using Responder = std::function<void(Response)>;
+
+// A handler that answers later: it must return quickly (it runs on an I/O thread) and
+// hand `respond` to whatever finishes the work (a durable audit append, a worker).
+using AsyncHandler = std::function<void(const Request&, Responder respond)>;
+
 struct Route {
   std::string method;  // exact, upper case
   std::string path;    // exact match on Request::path
@@ -62,13 +71,16 @@ struct Route {
   std::string name;
   // Largest accepted body; unset means the server's limits.body_bytes.
   std::optional<size_t> body_limit;
-  Handler handler;
+  // Exactly one of the two is set.
+  Handler handler = nullptr;
+  AsyncHandler async_handler = nullptr;
 };
 
 class Router {
  public:
   // Adds a route. Errors: kAlreadyExists for a second (method, path);
-  // kInvalidArgument for a path not starting with '/', an empty method or no handler.
+  // kInvalidArgument for a path not starting with '/', an empty method, or not exactly
+  // one of handler / async_handler.
   [[nodiscard]] core::Status Add(Route route);
 
   // The route for (method, path), or nullptr.

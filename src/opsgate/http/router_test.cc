@@ -98,5 +98,19 @@ TEST(Router, BodyLimitUsesRouteThenPathThenDefault) {
   EXPECT_EQ(router.BodyLimitFor("POST", "/unknown", 100), 100u);
 }
 
+TEST(Router, NeedsExactlyOneKindOfHandler) {
+  Router router;
+  Route neither{"GET", "/x", "x", std::nullopt, nullptr, nullptr};
+  auto r = router.Add(neither);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, core::ErrorCode::kInvalidArgument);
+  Route both{"GET", "/x", "x", std::nullopt, [](const Request&) { return Response::Text(200, ""); },
+             [](const Request&, Responder respond) { respond(Response::Text(200, "")); }};
+  EXPECT_FALSE(router.Add(both).has_value());
+  Route async_only{"GET", "/x", "x", std::nullopt, nullptr,
+                   [](const Request&, Responder respond) { respond(Response::Text(200, "")); }};
+  EXPECT_TRUE(router.Add(async_only).has_value());
+}
+
 }  // namespace
 }  // namespace opsgate::http

@@ -521,8 +521,20 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     bool keep_alive = message.keep_alive();
     unsigned version = message.version();
     bool head = message.method() == bhttp::verb::head;
-    internal::Answer answer =
-        internal::Dispatch(parser_->release(), verdict_, server_.router(), remote_);
+    // Synchronous handlers answer inline (dispatch runs on this strand at once); async
+    // ones answer from another thread, and the write is posted back to the strand.
+    auto self = this->shared_from_this();
+    internal::DispatchAsync(
+        parser_->release(), verdict_, server_.router(), remote_,
+        [self, keep_alive, version, head](internal::Answer answer) {
+          asio::dispatch(self->stream_.get_executor(),
+                         [self, answer = std::move(answer), keep_alive, version, head]() mutable {
+                           self->OnAnswer(std::move(answer), keep_alive, version, head);
+                         });
+        });
+  }
+
+  void OnAnswer(internal::Answer&& answer, bool keep_alive, unsigned version, bool head) {
     if (!answer.handler_error.empty()) {
       server_.log().Error("http.handler_failed", {{"route", answer.route_label},
                                                   {"error", answer.handler_error},

@@ -117,6 +117,19 @@ class TestServer {
     must(router_.Add({"GET", "/throw", "throw", std::nullopt, [](const Request&) -> Response {
                         throw std::runtime_error("handler bug");
                       }}));
+    Route async_route{"POST", "/async", "async", std::nullopt, nullptr, nullptr};
+    async_route.async_handler = [](const Request& r, Responder respond) {
+      // Answer from another thread after the handler has returned, as an audit
+      // append or a worker would.
+      std::thread([body = r.body, respond = std::move(respond)] {
+        std::this_thread::sleep_for(20ms);
+        respond(Response::Text(202, "later:" + body));
+      }).detach();
+    };
+    must(router_.Add(std::move(async_route)));
+    Route dropped{"GET", "/dropped", "dropped", std::nullopt, nullptr, nullptr};
+    dropped.async_handler = [](const Request&, Responder) {};  // loses the responder
+    must(router_.Add(std::move(dropped)));
     must(router_.Add({"GET", "/slow", "slow", std::nullopt, [&state](const Request&) {
                         state.slow_entered.set_value();
                         // Bounded: the test releases it; never block an I/O thread forever.
@@ -588,6 +601,27 @@ TEST_F(ServerTest, ThrowingHandlerGets500AndServerSurvives) {
   EXPECT_THAT(r.body, Not(HasSubstr("handler bug")));
   EXPECT_EQ(curl.Get("/hello").status, 200);
   EXPECT_TRUE(server.LogContains("\"event\":\"http.handler_failed\""));
+}
+
+TEST_F(ServerTest, AsyncHandlerAnswersFromAnotherThread) {
+  StartServer(Options());
+  CurlClient curl = Curl();
+  auto r = curl.Request("POST", "/async", "abc");
+  ASSERT_EQ(r.curl_code, 0) << r.error;
+  EXPECT_EQ(r.status, 202);
+  EXPECT_EQ(r.body, "later:abc");
+  // The connection stays usable for the next request.
+  auto again = curl.Request("POST", "/async", "def");
+  EXPECT_EQ(again.body, "later:def");
+  EXPECT_EQ(again.new_connections, 0);
+}
+
+TEST_F(ServerTest, DroppedResponderGets500InsteadOfHanging) {
+  auto& server = StartServer(Options());
+  auto r = Curl().Get("/dropped");
+  ASSERT_EQ(r.curl_code, 0) << r.error;
+  EXPECT_EQ(r.status, 500);
+  EXPECT_TRUE(server.LogContains("dropped its responder"));
 }
 
 TEST_F(ServerTest, ServesPlainHttpBehindTlsProxy) {

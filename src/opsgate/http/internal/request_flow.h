@@ -76,9 +76,16 @@ struct RejectDetail {
 Answer Reject(Rejection rejection, std::string route_label, const RejectDetail& detail = {});
 
 // Routes a complete request: 404, 405 with Allow, or the handler's response (500 when
-// it throws or returns an invalid status). Never throws.
+// it throws or returns an invalid status). An async route must answer before its
+// handler returns here (the socket-free path has no later). Never throws.
 Answer Dispatch(BeastRequest&& message, const HeaderVerdict& verdict, const Router& router,
                 const std::string& remote_address);
+
+// As Dispatch, for any route: calls `done` exactly once with the answer — at once for
+// rejections and synchronous handlers, from the Responder's caller for an async
+// handler (a Responder dropped without a call answers 500). Never throws.
+void DispatchAsync(BeastRequest&& message, const HeaderVerdict& verdict, const Router& router,
+                   const std::string& remote_address, std::function<void(Answer)> done);
 
 struct FinishOptions {
   std::string_view correlation_id;
