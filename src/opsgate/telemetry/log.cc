@@ -60,7 +60,8 @@ std::optional<LogLevel> ParseLogLevel(std::string_view name) {
   return std::nullopt;
 }
 
-Field::Field(std::string_view key, std::string_view value) : key_(key), json_(Quote(value)) {}
+Field::Field(std::string_view key, std::string_view value)
+    : key_(key), json_(Quote(value)), is_text_(true), text_(value) {}
 Field::Field(std::string_view key, int64_t value) : key_(key), json_(std::to_string(value)) {}
 Field::Field(std::string_view key, uint64_t value) : key_(key), json_(std::to_string(value)) {}
 Field::Field(std::string_view key, double value) : key_(key) {
@@ -113,7 +114,11 @@ std::string Logger::Format(LogLevel level, std::string_view event,
     line += ',';
     line += Quote(f.key());
     line += ':';
-    line += f.json();
+    if (redactor_ && f.is_text()) {
+      line += Quote(redactor_(f.text()));
+    } else {
+      line += f.json();
+    }
   }
   line += '}';
   return line;

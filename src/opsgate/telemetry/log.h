@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
@@ -52,10 +53,16 @@ class Field {
 
   const std::string& key() const { return key_; }
   const std::string& json() const { return json_; }
+  // True for string fields (the only ones a Logger redactor rewrites); text() is then
+  // the raw value, before JSON encoding.
+  bool is_text() const { return is_text_; }
+  const std::string& text() const { return text_; }
 
  private:
   std::string key_;
   std::string json_;
+  bool is_text_ = false;
+  std::string text_;
 };
 
 // Where finished lines go. Write() receives a line without the trailing newline.
@@ -102,6 +109,16 @@ class Logger {
     Log(LogLevel::kError, event, fields);
   }
 
+  // Rewrites every string field value (not keys, not the event name, not numbers) before
+  // it is encoded, e.g. to strip secrets: app wiring passes
+  //   [&r](std::string_view s) { return r.Redact(s); }
+  // for a redact::Redactor r that outlives the Logger. telemetry does not depend on
+  // redact. An empty function turns redaction off. Not thread-safe: call it while
+  // wiring, before the Logger is shared; the function itself must be thread-safe.
+  void SetRedactor(std::function<std::string(std::string_view)> redactor) {
+    redactor_ = std::move(redactor);
+  }
+
   // The line Log() would write, without writing it.
   std::string Format(LogLevel level, std::string_view event,
                      std::initializer_list<Field> fields) const;
@@ -110,6 +127,7 @@ class Logger {
   LogSink& sink_;
   const core::Clock& clock_;
   std::atomic<LogLevel> level_;
+  std::function<std::string(std::string_view)> redactor_;  // set before sharing
 };
 
 // RFC 3339 UTC with milliseconds: 2026-11-26T16:40:00.123Z

@@ -55,6 +55,34 @@ TEST(Logger, HostileStringsStayValidJson) {
   EXPECT_EQ(obj.at("level").as_string(), "info");
 }
 
+TEST(Logger, RedactorRewritesStringFieldValuesOnly) {
+  testing::FakeClock clock;
+  MemorySink sink;
+  Logger log(sink, clock);
+  log.SetRedactor([](std::string_view s) {
+    std::string out(s);
+    const size_t at = out.find("hunter2");
+    if (at != std::string::npos) {
+      out.replace(at, 7, "[redacted:password]\"}");  // hostile output stays escaped
+    }
+    return out;
+  });
+  log.Info("db.connect.hunter2", {{"dsn", "postgres://app:hunter2@db/ops"},
+                                  {"hunter2", "key stays"},
+                                  {"port", 5432},
+                                  {"token", core::Secret("hunter2")}});
+  const auto obj = boost::json::parse(sink.Lines().at(0)).as_object();
+  EXPECT_EQ(obj.at("dsn").as_string(), "postgres://app:[redacted:password]\"}@db/ops");
+  EXPECT_EQ(obj.at("hunter2").as_string(), "key stays");
+  EXPECT_EQ(obj.at("event").as_string(), "db.connect.hunter2");
+  EXPECT_EQ(obj.at("port").as_int64(), 5432);
+  EXPECT_EQ(obj.at("token").as_string(), "[redacted]");
+
+  log.SetRedactor(nullptr);
+  log.Info("x", {{"dsn", "hunter2"}});
+  EXPECT_NE(sink.Lines().at(1).find("hunter2"), std::string::npos);
+}
+
 TEST(ParseLogLevel, KnowsTheFourLevels) {
   EXPECT_EQ(ParseLogLevel("warn"), LogLevel::kWarn);
   EXPECT_FALSE(ParseLogLevel("verbose"));
