@@ -2,10 +2,18 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "opsgate/app/gateway.h"
+#include "opsgate/audit/merkle.h"
+#include "opsgate/audit/record.h"
+#include "opsgate/audit/verifier.h"
+#include "opsgate/core/strings.h"
+#include "opsgate/crypto/hash.h"
+#include "opsgate/store/sqlite/sqlite_audit_store.h"
 #include "opsgate/app/init.h"
 #include "opsgate/app/version.h"
 #include "opsgate/config/loader.h"
@@ -43,7 +51,185 @@ int PrintLoadError(const core::Error& e) {
   return 1;
 }
 
+// The audit section of the config and the opened audit database; prints the problem and
+// returns nullopt on failure.
+struct OpenedAudit {
+  config::AuditConfig config;
+  std::unique_ptr<store::SqliteAuditStore> store;
+};
+
+std::optional<OpenedAudit> OpenAudit(const std::string& config_path, std::string_view command) {
+  auto loaded = config::LoadConfigFile(config_path);
+  if (!loaded) {
+    std::cerr << loaded.error().message << "\n";
+    return std::nullopt;
+  }
+  OpenedAudit out{loaded->config->audit, nullptr};
+  if (!fs::exists(out.config.path)) {
+    std::cerr << "opsgate audit " << command << ": no audit log at " << out.config.path
+              << " (audit.path); it is created by `opsgate serve`\n";
+    return std::nullopt;
+  }
+  auto store = store::SqliteAuditStore::Open(out.config.path);
+  if (!store) {
+    std::cerr << "opsgate audit " << command << ": " << store.error().message << "\n";
+    return std::nullopt;
+  }
+  out.store = std::move(*store);
+  return out;
+}
+
+void PrintRecord(const store::AuditRow& row) {
+  auto rec = audit::DecodeRecord(row.record);
+  if (!rec) {
+    std::cout << "{\"seq\":" << row.seq << ",\"error\":\"" << core::JsonEscape(rec.error().message)
+              << "\"}\n";
+    return;
+  }
+  std::cout << audit::RecordToJson(*rec) << "\n";
+}
+
 }  // namespace
+
+int RunAuditVerify(const AuditOptions& options) {
+  auto opened = OpenAudit(options.config_path, "verify");
+  if (!opened) {
+    return 1;
+  }
+  auto key = audit::TreeHeadKey::FromPemFile(opened->config.public_key);
+  if (!key) {
+    std::cerr << "opsgate audit verify: " << key.error().message << "\n";
+    return 1;
+  }
+  auto report = audit::VerifyAuditLog(*opened->store, *key);
+  if (!report) {
+    std::cerr << "opsgate audit verify: " << report.error().message << "\n";
+    return 1;
+  }
+  if (!report->ok) {
+    std::cerr << "audit log " << opened->config.path << " FAILED verification: ";
+    if (report->first_bad_seq) {
+      std::cerr << "first bad record: seq " << *report->first_bad_seq << ": ";
+    }
+    std::cerr << report->problem << "\n";
+    return 1;
+  }
+  std::cout << "verified " << report->records << " records, " << report->tree_heads
+            << " tree heads";
+  if (report->unsigned_records > 0) {
+    std::cout << " (" << report->unsigned_records
+              << " newest records not yet covered by a signed tree head; checked for order and "
+                 "hashes only)";
+  }
+  std::cout << "\n";
+  return 0;
+}
+
+int RunAuditShow(const AuditOptions& options) {
+  auto opened = OpenAudit(options.config_path, "show");
+  if (!opened) {
+    return 1;
+  }
+  auto st = opened->store->ForEachRecord(options.from, options.limit,
+                                         [](const store::AuditRow& row) {
+                                           PrintRecord(row);
+                                           return true;
+                                         });
+  if (!st) {
+    std::cerr << "opsgate audit show: " << st.error().message << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int RunAuditProve(const AuditOptions& options) {
+  auto opened = OpenAudit(options.config_path, "prove");
+  if (!opened) {
+    return 1;
+  }
+  auto head = opened->store->LatestTreeHead();
+  if (!head || !*head) {
+    std::cerr << "opsgate audit prove: "
+              << (head ? "no signed tree head yet" : head.error().message) << "\n";
+    return 1;
+  }
+  const store::TreeHeadRow& h = **head;
+  if (options.seq >= h.tree_size) {
+    std::cerr << "opsgate audit prove: record " << options.seq
+              << " is not covered by the latest signed tree head (size " << h.tree_size
+              << "); try again after the next tree head\n";
+    return 1;
+  }
+  auto raw = opened->store->LeafHashes(h.tree_size);
+  if (!raw) {
+    std::cerr << "opsgate audit prove: " << raw.error().message << "\n";
+    return 1;
+  }
+  std::vector<audit::Hash> leaves(raw->size());
+  for (size_t i = 0; i < raw->size(); ++i) {
+    std::copy((*raw)[i].begin(), (*raw)[i].end(), leaves[i].begin());
+  }
+  std::string record;
+  (void)opened->store->ForEachRecord(options.seq, 1, [&](const store::AuditRow& row) {
+    record = row.record;
+    return false;
+  });
+  const audit::Hash leaf = audit::LeafHash(record);
+  auto proof = audit::InclusionProof(leaves, options.seq, h.tree_size);
+  audit::Hash root{};
+  std::copy(h.root.begin(), h.root.end(), root.begin());
+  if (!proof || h.root.size() != 32 ||
+      !audit::VerifyInclusion(options.seq, h.tree_size, leaf, *proof, root)) {
+    std::cerr << "opsgate audit prove: record " << options.seq
+              << " does not prove against the signed root; run `opsgate audit verify`\n";
+    return 1;
+  }
+  std::cout << "{\"seq\":" << options.seq << ",\"tree_size\":" << h.tree_size
+            << ",\"timestamp_ms\":" << h.timestamp_ms << ",\"root\":\"" << crypto::HexEncode(h.root)
+            << "\",\"signature\":\"" << crypto::Base64Encode(h.signature) << "\",\"key_id\":\""
+            << h.key_id << "\",\"record\":\"" << crypto::Base64Encode(record)
+            << "\",\"leaf_hash\":\"" << crypto::HexEncode(leaf) << "\",\"proof\":[";
+  for (size_t i = 0; i < proof->size(); ++i) {
+    std::cout << (i ? "," : "") << "\"" << crypto::HexEncode((*proof)[i]) << "\"";
+  }
+  std::cout << "]}\n";
+  return 0;
+}
+
+namespace {
+volatile std::sig_atomic_t g_tail_stop = 0;
+}  // namespace
+
+int RunAuditTail(const AuditOptions& options) {
+  auto opened = OpenAudit(options.config_path, "tail");
+  if (!opened) {
+    return 1;
+  }
+  auto count = opened->store->RecordCount();
+  if (!count) {
+    std::cerr << "opsgate audit tail: " << count.error().message << "\n";
+    return 1;
+  }
+  uint64_t next = *count > options.limit ? *count - options.limit : 0;
+  std::signal(SIGINT, [](int) { g_tail_stop = 1; });
+  std::signal(SIGTERM, [](int) { g_tail_stop = 1; });
+  do {
+    auto st = opened->store->ForEachRecord(next, UINT64_MAX, [&](const store::AuditRow& row) {
+      PrintRecord(row);
+      next = row.seq + 1;
+      return true;
+    });
+    if (!st) {
+      std::cerr << "opsgate audit tail: " << st.error().message << "\n";
+      return 1;
+    }
+    std::cout << std::flush;
+    if (options.follow) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  } while (options.follow && g_tail_stop == 0);
+  return 0;
+}
 
 int RunInit(const InitCommandOptions& options) {
   core::SystemClock clock;

@@ -5,6 +5,7 @@
 // JSON lines on stderr.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,25 @@ struct CheckOptions {
   std::string config_path;
 };
 
+// opsgate audit verify|show|prove|tail (docs/audit-format.md).
+struct AuditOptions {
+  std::string config_path;
+  uint64_t from = 0;        // show: first seq
+  uint64_t limit = 100;     // show: most records; tail: how many of the last
+  uint64_t seq = 0;         // prove: the record
+  bool follow = false;      // tail: keep printing new records
+};
+
 int RunServe(const ServeOptions& options);
+// Exit 0 "verified N records, M tree heads"; 1 naming the first bad record and why (or
+// when the log cannot be read).
+int RunAuditVerify(const AuditOptions& options);
+// JSON lines, one per record, from options.from, at most options.limit.
+int RunAuditShow(const AuditOptions& options);
+// The inclusion proof of options.seq against the latest signed tree head, as JSON.
+int RunAuditProve(const AuditOptions& options);
+// The last options.limit records as JSON lines; with follow, then every new one.
+int RunAuditTail(const AuditOptions& options);
 int RunInit(const InitCommandOptions& options);
 int RunCheck(const CheckOptions& options);
 

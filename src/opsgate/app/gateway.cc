@@ -9,6 +9,7 @@
 #include "opsgate/app/wiring.h"
 #include "opsgate/config/loader.h"
 #include "opsgate/http/client/curl_http_client.h"
+#include "opsgate/store/sqlite/sqlite_audit_store.h"
 #include "opsgate/store/sqlite/sqlite_seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
 
@@ -25,6 +26,31 @@ http::ServerOptions ServerOptionsFor(const config::Config& c, const ServeOverrid
   opts.threads = c.server.threads;
   opts.drain_timeout = c.server.drain_timeout;
   return opts;
+}
+
+core::Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(const config::AuditConfig& c,
+                                                            const core::Clock& clock,
+                                                            telemetry::Logger& log) {
+  auto signer = audit::TreeHeadSigner::FromPemFile(c.signing_key);
+  if (!signer) {
+    return core::Fail(signer.error());
+  }
+  auto store = store::SqliteAuditStore::Open(c.path);
+  if (!store) {
+    return core::Fail(store.error());
+  }
+  audit::AuditLogOptions options;
+  options.max_batch = c.max_batch;
+  options.tree_head_every = c.tree_head_every;
+  options.tree_head_interval = c.tree_head_interval;
+  auto opened = audit::AuditLog::Open(std::move(*store), std::move(*signer), clock, log, options);
+  if (!opened) {
+    core::Error e = opened.error();
+    e.message = "audit log " + c.path + ": " + e.message;
+    return core::Fail(std::move(e));
+  }
+  log.Info("audit.opened", {{"path", c.path}, {"records", (*opened)->size()}});
+  return opened;
 }
 
 core::Result<std::shared_ptr<const core::Secret>> ResolveMetricsToken(const config::Config& c) {
@@ -80,6 +106,12 @@ core::Status Gateway::Build() {
   seen_keys_ = std::make_unique<store::SqliteSeenKeys>(**store);
   store_ = std::move(*store);
 
+  auto audit_log = OpenAuditLog(c.audit, clock_, log_);
+  if (!audit_log) {
+    return core::Fail(audit_log.error());
+  }
+  audit_ = std::move(*audit_log);
+
   http::CurlHttpClientOptions client_options;
   client_options.ca_file = c.outbound.ca_file;
   auto client = http::CurlHttpClient::Create(client_options);
@@ -95,7 +127,7 @@ core::Status Gateway::Build() {
 
   deps_ = std::make_unique<connectors::ConnectorDeps>(
       connectors::ConnectorDeps{clock_, log_, metrics_, *store_, *seen_keys_, *http_client_,
-                                *sender_});
+                                *sender_, *audit_});
   connectors::ConnectorRegistry registry;
   RegisterConnectors(registry);
   auto created = registry.CreateEnabled(c, *deps_, router_);
@@ -130,6 +162,18 @@ core::Status Gateway::Start() {
 void Gateway::Run() {
   server_->Run();
   DrainOutbound();
+  CloseAudit();
+}
+
+void Gateway::CloseAudit() {
+  if (auto st = audit_->Close(); !st) {
+    log_.Error("audit.close_failed",
+               {{"error", st.error().message},
+                {"action", "the last records are durable but not covered by a signed tree head; "
+                           "the next start signs one"}});
+    return;
+  }
+  log_.Info("audit.closed", {{"records", audit_->size()}});
 }
 
 void Gateway::DrainOutbound() {
@@ -203,6 +247,12 @@ core::Status Gateway::Reload() {
   }
   if (fresh->store.path != old->store.path || fresh->store.driver != old->store.driver) {
     needs_restart.emplace_back("store");
+  }
+  if (fresh->audit.path != old->audit.path || fresh->audit.signing_key != old->audit.signing_key ||
+      fresh->audit.tree_head_every != old->audit.tree_head_every ||
+      fresh->audit.tree_head_interval != old->audit.tree_head_interval ||
+      fresh->audit.max_batch != old->audit.max_batch) {
+    needs_restart.emplace_back("audit");
   }
   // Connectors and the outbound client are built once at start.
   const auto slack_differs = [](const config::Config& a, const config::Config& b) {

@@ -1,7 +1,7 @@
 // File: opsgate/app/gateway.h
 //
 // The running gateway: the one place that knows concrete types. It builds the
-// store, the route table (built-in endpoints plus every enabled connector, through
+// store, the audit log (audit.path; its tree-head signing key must exist), the route table (built-in endpoints plus every enabled connector, through
 // the ConnectorRegistry filled in wiring.cc), and the HTTPS server from a Config,
 // and applies a new Config on SIGHUP.
 //
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "opsgate/audit/writer.h"
 #include "opsgate/config/config.h"
 #include "opsgate/connectors/connector.h"
 #include "opsgate/core/clock.h"
@@ -50,7 +51,8 @@ class Gateway {
   uint16_t port() const { return server_->port(); }
   // Serves until SIGTERM/SIGINT (drain) ends it, then delivers the replies still
   // queued for the chat platforms (bounded by server.drain_timeout; what is left then
-  // is cancelled and logged).
+  // is cancelled and logged), then closes the audit log: the outcomes of those replies
+  // are committed and a final tree head is signed.
   void Run();
   // Re-reads the config file and applies what can change safely; keeps the old
   // config on any error. Returns what happened, for tests and logs.
@@ -63,6 +65,7 @@ class Gateway {
           telemetry::Logger& log, const core::Clock& clock);
   core::Status Build();
   void DrainOutbound();
+  void CloseAudit();
   std::shared_ptr<const core::Secret> MetricsToken() const;
 
   std::shared_ptr<const config::Config> config_;  // GUARDED_BY(mu_) after Start
@@ -75,6 +78,8 @@ class Gateway {
   // client it uses, the seen-keys statements are finalized before the store closes.
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::SeenKeys> seen_keys_;
+  // Before the sender: reply callbacks append outcomes until the sender has stopped.
+  std::unique_ptr<audit::AuditLog> audit_;
   std::unique_ptr<http::HttpClient> http_client_;
   std::unique_ptr<http::RetryingSender> sender_;
   http::Router router_;

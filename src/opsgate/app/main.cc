@@ -52,6 +52,28 @@ int main(int argc, char** argv) {
                "0 otherwise; warns about insecure settings.");
   check_cmd->add_option("--config", check.config_path, "Config file (YAML)")->required();
 
+  opsgate::app::AuditOptions audit;
+  auto* audit_cmd = app.add_subcommand(
+      "audit", "Inspect the tamper-evident audit log (docs/audit-format.md).");
+  audit_cmd->require_subcommand(1);
+  auto* verify_cmd = audit_cmd->add_subcommand(
+      "verify", "Re-derive every record hash, tree-head root and signature. Exit 0: "
+                "\"verified N records, M tree heads\"; exit 1 names the first bad record and why.");
+  auto* show_cmd = audit_cmd->add_subcommand("show", "Print records as JSON lines.");
+  show_cmd->add_option("--from", audit.from, "First sequence number")->capture_default_str();
+  show_cmd->add_option("--limit", audit.limit, "Most records to print")->capture_default_str();
+  auto* prove_cmd = audit_cmd->add_subcommand(
+      "prove", "Print the inclusion proof of record SEQ against the latest signed tree head, "
+               "as JSON (RFC 9162 §2.1.3).");
+  prove_cmd->add_option("seq", audit.seq, "Sequence number of the record")->required();
+  auto* tail_cmd = audit_cmd->add_subcommand("tail", "Print the last records as JSON lines.");
+  tail_cmd->add_option("-n,--lines", audit.limit, "How many of the last records")
+      ->capture_default_str();
+  tail_cmd->add_flag("-f,--follow", audit.follow, "Keep printing new records until Ctrl-C");
+  for (auto* cmd : {verify_cmd, show_cmd, prove_cmd, tail_cmd}) {
+    cmd->add_option("--config", audit.config_path, "Config file (YAML)")->required();
+  }
+
   auto* version_cmd = app.add_subcommand("version", "Print the version.");
 
   try {
@@ -68,6 +90,20 @@ int main(int argc, char** argv) {
   }
   if (*check_cmd) {
     return opsgate::app::RunCheck(check);
+  }
+  if (*audit_cmd) {
+    if (*verify_cmd) {
+      return opsgate::app::RunAuditVerify(audit);
+    }
+    if (*show_cmd) {
+      return opsgate::app::RunAuditShow(audit);
+    }
+    if (*prove_cmd) {
+      return opsgate::app::RunAuditProve(audit);
+    }
+    if (*tail_cmd) {
+      return opsgate::app::RunAuditTail(audit);
+    }
   }
   if (*version_cmd) {
     std::cout << "opsgate " OPSGATE_VERSION "\n";

@@ -64,6 +64,24 @@ struct StoreConfig {
   std::string path;  // SQLite database file
 };
 
+// The tamper-evident audit log (docs/audit-format.md).
+struct AuditConfig {
+  // SQLite file of the audit log (a database of its own); absolute after loading.
+  // Default <data_dir>/audit.db.
+  std::string path;
+  // Ed25519 PKCS#8 PEM key that signs tree heads (written by `opsgate init`).
+  // Default <data_dir>/keys/audit-signing.key.
+  std::string signing_key;
+  // Its public key, for `opsgate audit verify`. Default <data_dir>/keys/audit-signing.pub.
+  std::string public_key;
+  // Sign a tree head after this many records (1..1,000,000) ...
+  uint64_t tree_head_every = 1000;
+  // ... or this long after the last one when records arrived since (1 s .. 1 h).
+  std::chrono::milliseconds tree_head_interval{10000};
+  // Most records per commit (one fsync) (1..65,536).
+  size_t max_batch = 1024;
+};
+
 struct LogConfig {
   std::string level = "info";  // debug | info | warn | error
 };
@@ -115,6 +133,7 @@ struct Config {
   std::string data_dir;
   ServerConfig server;
   StoreConfig store;
+  AuditConfig audit;
   LogConfig log;
   ConnectorsConfig connectors;
   OutboundConfig outbound;

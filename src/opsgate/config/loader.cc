@@ -347,6 +347,20 @@ void ParseStore(MapReader map, const Context& ctx, StoreConfig* out) {
   map.Finish();
 }
 
+void ParseAudit(MapReader map, const Context& ctx, AuditConfig* out) {
+  out->path = ResolvePath(ctx.data_dir, "audit.db");
+  out->signing_key = ResolvePath(ctx.data_dir, "keys/audit-signing.key");
+  out->public_key = ResolvePath(ctx.data_dir, "keys/audit-signing.pub");
+  map.Read("path", PathParser(ctx.data_dir), &out->path);
+  map.Read("signing_key", PathParser(ctx.data_dir), &out->signing_key);
+  map.Read("public_key", PathParser(ctx.data_dir), &out->public_key);
+  map.ReadInteger("tree_head_every", 1, 1'000'000, &out->tree_head_every);
+  map.ReadDuration("tree_head_interval", std::chrono::seconds(1), std::chrono::hours(1),
+                   &out->tree_head_interval);
+  map.ReadInteger("max_batch", 1, 65'536, &out->max_batch);
+  map.Finish();
+}
+
 void ParseLog(MapReader map, LogConfig* out) {
   map.ReadEnum<std::string>(
       "level", {{"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}},
@@ -494,6 +508,7 @@ void ParseRoot(MapReader map, Context& ctx, Config* out) {
   out->data_dir = ctx.data_dir = data_dir;
   ParseServer(map.Section("server"), ctx, &out->server);
   ParseStore(map.Section("store"), ctx, &out->store);
+  ParseAudit(map.Section("audit"), ctx, &out->audit);
   ParseLog(map.Section("log"), &out->log);
   ParseConnectors(map.Section("connectors"), ctx, &out->connectors);
   ParseOutbound(map.Section("outbound"), ctx, &out->outbound);

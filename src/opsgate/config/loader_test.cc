@@ -150,7 +150,33 @@ TEST_F(LoaderTest, MinimalConfigKeepsTheDefaults) {
   EXPECT_EQ(c.server.limits.body_bytes, 64u * 1024);
   EXPECT_EQ(c.server.limits.idle_timeout, milliseconds(60'000));
   EXPECT_EQ(c.store.path, Path("opsgate.db"));
+  EXPECT_EQ(c.audit.path, Path("audit.db"));
+  EXPECT_EQ(c.audit.signing_key, Path("keys/audit-signing.key"));
+  EXPECT_EQ(c.audit.public_key, Path("keys/audit-signing.pub"));
+  EXPECT_EQ(c.audit.tree_head_every, 1000u);
+  EXPECT_EQ(c.audit.tree_head_interval, milliseconds(10'000));
+  EXPECT_EQ(c.audit.max_batch, 1024u);
   EXPECT_EQ(c.log.level, "info");
+}
+
+TEST_F(LoaderTest, AuditSectionIsReadAndChecked) {
+  const LoadOutcome outcome = Parse(std::string(kProxy) + R"(audit:
+  path: logs/audit.db
+  signing_key: /etc/opsgate/audit.key
+  tree_head_every: 50
+  tree_head_interval: 2s
+  max_batch: 256
+)");
+  ASSERT_TRUE(outcome.ok()) << ::testing::PrintToString(outcome.diagnostics);
+  const Config& c = *outcome.config;
+  EXPECT_EQ(c.audit.path, Path("logs/audit.db"));
+  EXPECT_EQ(c.audit.signing_key, "/etc/opsgate/audit.key");
+  EXPECT_EQ(c.audit.tree_head_every, 50u);
+  EXPECT_EQ(c.audit.tree_head_interval, milliseconds(2000));
+  EXPECT_EQ(c.audit.max_batch, 256u);
+  EXPECT_FALSE(Parse(std::string(kProxy) + "audit:\n  tree_head_every: 0\n").ok());
+  EXPECT_FALSE(Parse(std::string(kProxy) + "audit:\n  max_batch: 100000\n").ok());
+  EXPECT_FALSE(Parse(std::string(kProxy) + "audit:\n  colour: red\n").ok());
 }
 
 TEST_F(LoaderTest, TlsPathsResolveAgainstTheConfigDirectoryByDefault) {
@@ -419,7 +445,7 @@ TEST_F(LoaderTest, DeepFlowNestingIsRefusedBeforeParsing) {
   const std::string ok = "x: " + std::string(31, '[') + std::string(31, ']') + "\n";
   EXPECT_THAT(Errors(std::string(kProxy) + ok),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
-                             "log, connectors, outbound)")));
+                             "audit, log, connectors, outbound)")));
 }
 
 TEST_F(LoaderTest, DeepBlockNestingIsRefusedBeforeParsing) {
@@ -449,7 +475,7 @@ TEST_F(LoaderTest, NestingTheScanUnderestimatesIsRefusedWhileBuilding) {
   }
   EXPECT_THAT(Errors(yaml),
               ElementsAre(At("3:1: k0: unknown key (expected one of dev, data_dir, server, "
-                             "store, log, connectors, outbound)"),
+                             "store, audit, log, connectors, outbound)"),
                           At("19:33: " + path +
                              "[0]: nesting is deeper than 32 levels (flatten the structure)")));
 }
@@ -465,11 +491,11 @@ TEST_F(LoaderTest, BracketsInQuotesCommentsAndBlockScalarsDoNotCountAsNesting) {
   EXPECT_THAT(Errors(std::string(kProxy) + "x: '" + many + "'\ny: \"" + many + "\" # " + many +
                      "\nz: |\n  " + many + "\n   " + many + "\n"),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
-                             "log, connectors, outbound)"),
+                             "audit, log, connectors, outbound)"),
                           At("4:1: y: unknown key (expected one of dev, data_dir, server, store, "
-                             "log, connectors, outbound)"),
+                             "audit, log, connectors, outbound)"),
                           At("5:1: z: unknown key (expected one of dev, data_dir, server, store, "
-                             "log, connectors, outbound)")));
+                             "audit, log, connectors, outbound)")));
 }
 
 TEST_F(LoaderTest, OversizeTextIsRefused) {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string_view>
 
+#include "opsgate/audit/sink.h"
 #include "opsgate/config/config.h"
 #include "opsgate/core/clock.h"
 #include "opsgate/core/result.h"
@@ -42,6 +43,9 @@ struct ConnectorDeps {
   // Where replies go after the acknowledgement: off the I/O threads, with retries.
   // The gateway drains it after the server has stopped (bounded by drain_timeout).
   http::RetryingSender& sender;
+  // The audit log (audit/sink.h): every request before anything acts on it, every
+  // rejection, every outcome. Outlives the sender, so reply callbacks may append.
+  audit::AuditSink& audit;
 };
 
 class Connector {

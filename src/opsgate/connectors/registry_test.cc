@@ -64,7 +64,8 @@ struct Fixture {
   NullSeenKeys seen;
   http::testing::FakeHttpClient http;
   http::RetryingSender sender{http, clock, http::RetryingSender::RegisterMetrics(metrics)};
-  ConnectorDeps deps{clock, log, metrics, store, seen, http, sender};
+  audit::MemoryAuditSink audit;
+  ConnectorDeps deps{clock, log, metrics, store, seen, http, sender, audit};
   config::Config config;
   http::Router router;
 };

@@ -1,6 +1,7 @@
 #include "opsgate/connectors/slack/slack_connector.h"
 
 #include <array>
+#include <future>
 #include <utility>
 #include <variant>
 
@@ -18,10 +19,11 @@ constexpr std::string_view kEventScope = "slack.event";
 constexpr std::array<std::string_view, 7> kKinds = {
     "slash_command", "url_verification", "app_mention", "direct_message",
     "block_actions", "ignored",          "duplicate"};
-constexpr std::array<std::string_view, 12> kReasons = {
+constexpr std::array<std::string_view, 13> kReasons = {
     "missing_header",    "bad_timestamp",      "stale_timestamp", "bad_signature_format",
     "signature_mismatch", "misconfigured",     "malformed",       "team_not_allowed",
-    "replayed",          "store_unavailable", "response_url_not_allowed", "queue_full"};
+    "replayed",          "store_unavailable", "response_url_not_allowed", "queue_full",
+    "audit_unavailable"};
 
 // What to do about each verifier reason, for the 401 body.
 std::string_view VerifyHint(std::string_view reason) {
@@ -45,6 +47,10 @@ std::string_view VerifyHint(std::string_view reason) {
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
+}
+
+int64_t UnixMillis(core::Clock::WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
 }  // namespace
@@ -113,8 +119,63 @@ http::Response SlackConnector::Reject(int status, std::string_view reason,
                                     {"team", team},
                                     {"correlation_id", request.correlation_id},
                                     {"remote", request.remote_address}});
-  // audit: record the rejection here once the audit log exists (issue 4).
+  // Recorded without waiting: nothing acts on a rejected request, and a flood of forged
+  // requests must not hold I/O threads. A failed append is logged by the audit log.
+  audit::Record record;
+  record.kind = audit::RecordKind::kRejection;
+  record.timestamp_ms = UnixMillis(deps_.clock.Now());
+  record.correlation_id = request.correlation_id;
+  record.platform = "slack";
+  record.workspace = std::string(team);
+  record.action = std::string(kEventsPath);
+  record.result = std::to_string(status);
+  record.reason = std::string(reason);
+  deps_.audit.Append(std::move(record), [](core::Result<uint64_t>) {});
   return http::Response::Error(status, reason, message);
+}
+
+std::optional<http::Response> SlackConnector::AuditAccepted(const pipeline::Message& message,
+                                                            std::string_view kind,
+                                                            std::string_view resource,
+                                                            const http::Request& request) {
+  audit::Record record;
+  record.kind = audit::RecordKind::kRequest;
+  record.timestamp_ms = UnixMillis(message.received_at);
+  record.correlation_id = request.correlation_id;
+  record.platform = "slack";
+  record.workspace = message.workspace_id;
+  record.channel = message.reply_to.channel_id;
+  record.user = message.user_id;
+  record.action = std::string(kind);
+  record.resource = std::string(resource);
+  record.result = "accepted";
+  // Sensitive fields: stored plain until field encryption (issue 4, AES-256-GCM
+  // envelopes) seals them here; the record format already has room (audit::Field).
+  record.user_name = audit::Field::Plain(message.user_name);
+  record.text = audit::Field::Plain(message.text);
+  auto promise = std::make_shared<std::promise<core::Result<uint64_t>>>();
+  auto durable = promise->get_future();
+  deps_.audit.Append(std::move(record), [promise](core::Result<uint64_t> seq) {
+    promise->set_value(std::move(seq));
+  });
+  std::string error;
+  if (durable.wait_for(kAuditWait) != std::future_status::ready) {
+    error = "not durable after " + std::to_string(kAuditWait.count()) + " ms";
+  } else if (auto seq = durable.get(); !seq) {
+    error = seq.error().message;
+  }
+  if (error.empty()) {
+    return std::nullopt;
+  }
+  deps_.log.Error("slack.audit_failed",
+                  {{"error", error}, {"correlation_id", request.correlation_id}});
+  http::Response refusal =
+      Reject(503, "audit_unavailable",
+             "opsgate cannot record the request in its audit log right now, so it does not act "
+             "on it; try again shortly",
+             request, message.workspace_id);
+  refusal.headers.emplace_back("Retry-After", "5");
+  return refusal;
 }
 
 bool SlackConnector::TeamAllowed(std::string_view team) const {
@@ -214,7 +275,9 @@ http::Response SlackConnector::Process(const http::Request& request, SlashComman
   pipeline::Message message = ToMessage(command);
   message.correlation_id = request.correlation_id;
   message.received_at = deps_.clock.Now();
-  // audit: record the accepted request here (issue 4), before anything acts on it.
+  if (auto unrecorded = AuditAccepted(message, "slash_command", settings_.command, request)) {
+    return *unrecorded;
+  }
   ReplyToResponseUrl(message, AnswerCommand(message, settings_.command, message.received_at),
                      request);
   // Slack's 3-second rule: an empty 200 acknowledges without posting anything.
@@ -259,7 +322,11 @@ http::Response SlackConnector::Process(const http::Request& request, EventCallba
   counters_->Kind(event.kind == EventKind::kAppMention ? "app_mention" : "direct_message").Inc();
   message->correlation_id = request.correlation_id;
   message->received_at = deps_.clock.Now();
-  // audit: record the accepted request here (issue 4), before anything acts on it.
+  if (auto unrecorded = AuditAccepted(
+          *message, event.kind == EventKind::kAppMention ? "app_mention" : "direct_message",
+          message->reply_to.channel_id, request)) {
+    return *unrecorded;
+  }
   PostMessage(*message, AnswerCommand(*message, "@opsgate", message->received_at), request);
   return http::Response::Text(200, "");
 }
@@ -286,7 +353,9 @@ http::Response SlackConnector::Process(const http::Request& request, BlockAction
   pipeline::Message message = ToMessage(actions);
   message.correlation_id = request.correlation_id;
   message.received_at = deps_.clock.Now();
-  // audit: record the click here (issue 4); approvals will need it.
+  if (auto unrecorded = AuditAccepted(message, "block_actions", "", request)) {
+    return *unrecorded;
+  }
   ReplyToResponseUrl(message, AnswerAction(actions), request);
   return http::Response::Text(200, "");
 }
@@ -324,8 +393,7 @@ void SlackConnector::ReplyToResponseUrl(const pipeline::Message& message,
   out.url = url;
   out.headers = {{"Content-Type", "application/json; charset=utf-8"}};
   out.body = std::move(*body);
-  Deliver(std::move(out), "slack.response_url", /*web_api=*/false, request,
-          message.workspace_id);
+  Deliver(std::move(out), "slack.response_url", /*web_api=*/false, request, message);
 }
 
 void SlackConnector::PostMessage(const pipeline::Message& message, const SlackReply& reply,
@@ -349,31 +417,54 @@ void SlackConnector::PostMessage(const pipeline::Message& message, const SlackRe
   out.headers = {{"Content-Type", "application/json; charset=utf-8"}};
   out.body = std::move(*body);
   out.bearer_token = settings_.bot_token;
-  Deliver(std::move(out), "slack.chat_postMessage", /*web_api=*/true, request,
-          message.workspace_id);
+  Deliver(std::move(out), "slack.chat_postMessage", /*web_api=*/true, request, message);
 }
 
 void SlackConnector::Deliver(http::OutboundRequest out, std::string_view target, bool web_api,
-                             const http::Request& request, std::string_view team) {
+                             const http::Request& request, const pipeline::Message& message) {
   // The callback runs on a sender worker, possibly after this connector is gone: it
-  // holds only what outlives the sender (logger, metric families).
+  // holds only what outlives the sender (logger, metric families, clock, audit log).
   telemetry::Logger* log = &deps_.log;
+  audit::AuditSink* audit_sink = &deps_.audit;
+  const core::Clock* clock = &deps_.clock;
   std::shared_ptr<Counters> counters = counters_;
   std::string label(target);
   std::string correlation_id = request.correlation_id;
-  std::string team_id(team);
-  auto done = [log, counters, label, correlation_id, team_id,
-               web_api](core::Result<http::OutboundResponse> r) {
+  std::string team_id = message.workspace_id;
+  std::string channel_id = message.reply_to.channel_id;
+  const core::Clock::WallTime received_at = message.received_at;
+  auto done = [log, audit_sink, clock, counters, label, correlation_id, team_id, channel_id,
+               received_at, web_api](core::Result<http::OutboundResponse> r) {
     std::string error;
+    // For the audit record: a short code, never an error message (which may quote a
+    // response_url, itself a credential).
+    std::string audit_reason;
     if (!r) {
       error = r.error().message;
+      audit_reason = std::string(core::ErrorCodeName(r.error().code));
     } else if (r->status != 200) {
       error = "HTTP " + std::to_string(r->status);
+      audit_reason = error;
     } else if (web_api) {
       if (auto ok = CheckWebApiResponse(r->body); !ok) {
         error = ok.error().message;
+        audit_reason = "web_api_error";
       }
     }
+    audit::Record record;
+    record.kind = audit::RecordKind::kOutcome;
+    const auto now = clock->Now();
+    record.timestamp_ms = UnixMillis(now);
+    record.latency_ms = static_cast<uint64_t>(std::max<int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(now - received_at).count()));
+    record.correlation_id = correlation_id;
+    record.platform = "slack";
+    record.workspace = team_id;
+    record.channel = channel_id;
+    record.action = label;
+    record.result = error.empty() ? "ok" : "failed";
+    record.reason = audit_reason;
+    audit_sink->Append(std::move(record), [](core::Result<uint64_t>) {});
     counters->replies->With({label, error.empty() ? "ok" : "failed"}).Inc();
     if (error.empty()) {
       log->Debug("slack.replied", {{"target", label}, {"correlation_id", correlation_id}});
@@ -386,6 +477,17 @@ void SlackConnector::Deliver(http::OutboundRequest out, std::string_view target,
   };
   if (auto queued = deps_.sender.Enqueue(std::move(out), std::move(done), target); !queued) {
     counters_->Reason("queue_full").Inc();
+    audit::Record record;
+    record.kind = audit::RecordKind::kOutcome;
+    record.timestamp_ms = UnixMillis(deps_.clock.Now());
+    record.correlation_id = correlation_id;
+    record.platform = "slack";
+    record.workspace = team_id;
+    record.channel = channel_id;
+    record.action = label;
+    record.result = "dropped";
+    record.reason = "queue_full";
+    deps_.audit.Append(std::move(record), [](core::Result<uint64_t>) {});
     deps_.log.Error("slack.reply_dropped", {{"target", label},
                                             {"error", queued.error().message},
                                             {"team", team_id},

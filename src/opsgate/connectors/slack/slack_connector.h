@@ -29,6 +29,15 @@
 // opsgate_slack_replies_total{target,result}. Each rejection is logged with event
 // "slack.rejected", reason, team and correlation_id; never a secret, token or body.
 //
+// Audit (deps.audit, docs/audit-format.md): every rejection above is recorded (kind
+// rejection: reason, HTTP status, team; never the body or a secret), without waiting.
+// An accepted request is recorded (kind request) and the handler waits until that
+// record is durable before anything acts on it or the 200 is sent; if it cannot be made
+// durable within kAuditWait the answer is 503 audit_unavailable and nothing is done.
+// Each reply's delivery is recorded (kind outcome) when the RetryingSender reports.
+// The wait blocks the I/O thread for one group commit (typically well under 10 ms):
+// http::Router's Handler is synchronous and has no async variant yet.
+//
 // Thread-safety: Handle() runs concurrently on I/O threads; the settings are
 // immutable and the deps are thread-safe. Reply callbacks run on sender workers and
 // use only the logger and metrics (which outlive the sender), not the connector.
@@ -66,6 +75,8 @@ class SlackConnector final : public Connector {
   // How long an event_id is remembered: Slack retries up to three times within about
   // five minutes; an hour leaves a wide margin.
   static constexpr std::chrono::seconds kEventMemory{3600};
+  // Longest wait for a request's audit record to become durable (Slack's deadline is 3 s).
+  static constexpr std::chrono::milliseconds kAuditWait{2000};
 
   // Registers the metric families in deps.metrics (once per registry). `deps` must
   // outlive the connector.
@@ -83,6 +94,11 @@ class SlackConnector final : public Connector {
 
   http::Response Reject(int status, std::string_view reason, std::string_view message,
                         const http::Request& request, std::string_view team);
+  // Appends the accepted request's audit record and waits until it is durable; nullopt
+  // means go on, otherwise the 503 to return (nothing may act on an unrecorded request).
+  std::optional<http::Response> AuditAccepted(const pipeline::Message& message,
+                                              std::string_view kind, std::string_view resource,
+                                              const http::Request& request);
   http::Response Process(const http::Request& request, SlashCommand command);
   http::Response Process(const http::Request& request, EventCallback event);
   http::Response Process(const http::Request& request, BlockActions actions);
@@ -96,7 +112,7 @@ class SlackConnector final : public Connector {
   void PostMessage(const pipeline::Message& message, const SlackReply& reply,
                    const http::Request& request);
   void Deliver(http::OutboundRequest out, std::string_view target, bool web_api,
-               const http::Request& request, std::string_view team);
+               const http::Request& request, const pipeline::Message& message);
 
   const SlackSettings settings_;
   const std::string api_origin_;  // scheme://host[:port] of api_url

@@ -49,7 +49,8 @@ struct World {
   // a small queue also exercises the queue_full path.
   http::RetryingSender sender{http, clock, http::RetryingSender::RegisterMetrics(metrics),
                               http::RetryingSenderOptions{64, 1, {}, 1}};
-  connectors::ConnectorDeps deps{clock, log, metrics, *store, seen, http, sender};
+  audit::MemoryAuditSink audit;
+  connectors::ConnectorDeps deps{clock, log, metrics, *store, seen, http, sender, audit};
   std::unique_ptr<SlackConnector> connector;
 
   World() {

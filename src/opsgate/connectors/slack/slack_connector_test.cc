@@ -113,7 +113,7 @@ class SlackConnectorTest : public ::testing::Test {
           }
         });
     deps_ = std::make_unique<ConnectorDeps>(
-        ConnectorDeps{clock_, log_, metrics_, *store_, *seen_, http_, *sender_});
+        ConnectorDeps{clock_, log_, metrics_, *store_, *seen_, http_, *sender_, audit_});
   }
   ~SlackConnectorTest() override {
     if (sender_) {
@@ -182,6 +182,7 @@ class SlackConnectorTest : public ::testing::Test {
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<store::SqliteSeenKeys> seen_;
   FakeHttpClient http_;
+  audit::MemoryAuditSink audit_;
   std::unique_ptr<http::RetryingSender> sender_;
   std::unique_ptr<ConnectorDeps> deps_;
   std::unique_ptr<SlackConnector> connector_;
@@ -273,6 +274,57 @@ TEST_F(SlackConnectorTest, PingAnswersPongThroughTheResponseUrl) {
                 "opsgate_slack_replies_total{target=\"slack.response_url\",result=\"ok\"} 1"),
             std::string::npos)
       << Metrics();
+}
+
+TEST_F(SlackConnectorTest, AuditsTheRequestBeforeActingAndTheReplyOutcome) {
+  auto& c = Connector();
+  const auto r = c.Handle(SignedForm(SlashBody("ping")));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(WaitForRequests(1));
+  const auto records = audit_.records();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].kind, audit::RecordKind::kRequest);
+  EXPECT_EQ(records[0].correlation_id, "corr-1");
+  EXPECT_EQ(records[0].platform, "slack");
+  EXPECT_EQ(records[0].workspace, kTeam);
+  EXPECT_EQ(records[0].action, "slash_command");
+  EXPECT_EQ(records[0].result, "accepted");
+  EXPECT_EQ(records[0].text, audit::Field::Plain("ping"));
+  EXPECT_EQ(records[1].kind, audit::RecordKind::kOutcome);
+  EXPECT_EQ(records[1].correlation_id, "corr-1");
+  EXPECT_EQ(records[1].action, "slack.response_url");
+  EXPECT_EQ(records[1].result, "ok");
+}
+
+TEST_F(SlackConnectorTest, DoesNotActWhenTheAuditAppendFails) {
+  auto& c = Connector();
+  audit_.FailWith(core::Unavailable("disk I/O error"));
+  const auto r = c.Handle(SignedForm(SlashBody("ping")));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(ErrorCode(r), "audit_unavailable");
+  sender_->Shutdown(http::ShutdownMode::kDrain);
+  EXPECT_EQ(http_.RequestCount(), 0u);
+}
+
+TEST_F(SlackConnectorTest, AuditsRejectionsWithoutSecrets) {
+  auto& c = Connector();
+  auto req = DocRequest();
+  req.body += "------";
+  EXPECT_EQ(c.Handle(req).status, 401);
+  EXPECT_EQ(c.Handle(SignedForm(SlashBody("ping", "TOTHER"))).status, 403);
+  const auto records = audit_.records();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].kind, audit::RecordKind::kRejection);
+  EXPECT_EQ(records[0].reason, "signature_mismatch");
+  EXPECT_EQ(records[0].result, "401");
+  EXPECT_EQ(records[1].reason, "team_not_allowed");
+  EXPECT_EQ(records[1].workspace, "TOTHER");
+  for (const auto& rec : records) {
+    const std::string bytes = audit::EncodeRecord(rec);
+    EXPECT_EQ(bytes.find(std::string(kDocSecret)), std::string::npos);
+    EXPECT_EQ(bytes.find("x-slack-signature"), std::string::npos);
+    EXPECT_TRUE(rec.text.empty());
+  }
 }
 
 TEST_F(SlackConnectorTest, RefusesWorkspacesNotOnTheAllowList) {

@@ -45,6 +45,23 @@ constexpr Migration kMigrations[] = {
         PRIMARY KEY (scope, key)
       ) WITHOUT ROWID;
     )sql"},
+    // The audit log (store/audit_store.h, docs/audit-format.md). Used in a database file
+    // of its own (audit.path); present, empty, in the main store as well. seq is the
+    // rowid, so records are stored and scanned in log order.
+    {3, R"sql(
+      CREATE TABLE audit_records (
+        seq       INTEGER PRIMARY KEY,
+        record    BLOB    NOT NULL,
+        leaf_hash BLOB    NOT NULL
+      );
+      CREATE TABLE tree_heads (
+        tree_size    INTEGER PRIMARY KEY,
+        root         BLOB    NOT NULL,
+        timestamp_ms INTEGER NOT NULL,
+        signature    BLOB    NOT NULL,
+        key_id       TEXT    NOT NULL
+      );
+    )sql"},
 };
 
 constexpr bool MigrationsAreConsecutive() {
