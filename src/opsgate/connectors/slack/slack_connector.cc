@@ -106,7 +106,9 @@ core::Status SlackConnector::RegisterRoutes(http::Router& router) {
   route.path = std::string(kEventsPath);
   route.name = std::string(kEventsPath);
   route.body_limit = settings_.body_bytes;
-  route.handler = [this](const http::Request& r) { return Handle(r); };
+  route.async_handler = [this](const http::Request& r, http::Responder respond) {
+    HandleAsync(r, std::move(respond));
+  };
   return router.Add(std::move(route));
 }
 
@@ -134,10 +136,9 @@ http::Response SlackConnector::Reject(int status, std::string_view reason,
   return http::Response::Error(status, reason, message);
 }
 
-std::optional<http::Response> SlackConnector::AuditAccepted(const pipeline::Message& message,
-                                                            std::string_view kind,
-                                                            std::string_view resource,
-                                                            const http::Request& request) {
+void SlackConnector::AuditAccepted(const pipeline::Message& message, std::string_view kind,
+                                   std::string_view resource, const http::Request& request,
+                                   std::function<void()> act, http::Responder respond) {
   audit::Record record;
   record.kind = audit::RecordKind::kRequest;
   record.timestamp_ms = UnixMillis(message.received_at);
@@ -153,29 +154,31 @@ std::optional<http::Response> SlackConnector::AuditAccepted(const pipeline::Mess
   // envelopes) seals them here; the record format already has room (audit::Field).
   record.user_name = audit::Field::Plain(message.user_name);
   record.text = audit::Field::Plain(message.text);
-  auto promise = std::make_shared<std::promise<core::Result<uint64_t>>>();
-  auto durable = promise->get_future();
-  deps_.audit.Append(std::move(record), [promise](core::Result<uint64_t> seq) {
-    promise->set_value(std::move(seq));
-  });
-  std::string error;
-  if (durable.wait_for(kAuditWait) != std::future_status::ready) {
-    error = "not durable after " + std::to_string(kAuditWait.count()) + " ms";
-  } else if (auto seq = durable.get(); !seq) {
-    error = seq.error().message;
-  }
-  if (error.empty()) {
-    return std::nullopt;
-  }
-  deps_.log.Error("slack.audit_failed",
-                  {{"error", error}, {"correlation_id", request.correlation_id}});
-  http::Response refusal =
-      Reject(503, "audit_unavailable",
-             "opsgate cannot record the request in its audit log right now, so it does not act "
-             "on it; try again shortly",
-             request, message.workspace_id);
-  refusal.headers.emplace_back("Retry-After", "5");
-  return refusal;
+  // The completion runs on the audit writer's thread. It keeps copies of what the
+  // refusal needs, never the request (which belongs to the I/O thread).
+  deps_.audit.Append(
+      std::move(record),
+      [this, act = std::move(act), respond = std::move(respond),
+       correlation_id = request.correlation_id, remote = request.remote_address,
+       team = message.workspace_id](core::Result<uint64_t> seq) {
+        if (seq) {
+          act();
+          respond(http::Response::Text(200, ""));
+          return;
+        }
+        deps_.log.Error("slack.audit_failed",
+                        {{"error", seq.error().message}, {"correlation_id", correlation_id}});
+        http::Request about;
+        about.correlation_id = correlation_id;
+        about.remote_address = remote;
+        http::Response refusal = Reject(
+            503, "audit_unavailable",
+            "opsgate cannot record the request in its audit log right now, so it does not "
+            "act on it; try again shortly",
+            about, team);
+        refusal.headers.emplace_back("Retry-After", "5");
+        respond(std::move(refusal));
+      });
 }
 
 bool SlackConnector::TeamAllowed(std::string_view team) const {
@@ -201,6 +204,20 @@ std::optional<bool> SlackConnector::FirstTime(std::string_view scope, std::strin
 }
 
 http::Response SlackConnector::Handle(const http::Request& request) {
+  auto answer = std::make_shared<std::promise<http::Response>>();
+  auto future = answer->get_future();
+  HandleAsync(request, [answer](http::Response r) { answer->set_value(std::move(r)); });
+  return future.get();
+}
+
+void SlackConnector::HandleAsync(const http::Request& request, http::Responder respond) {
+  if (Outcome now = Route(request, respond)) {
+    respond(std::move(*now));
+  }
+}
+
+SlackConnector::Outcome SlackConnector::Route(const http::Request& request,
+                                              http::Responder& respond) {
   const core::Status verified = VerifySlackSignature(
       request.Header("x-slack-request-timestamp"), request.Header("x-slack-signature"),
       request.body, settings_.signing_secret, deps_.clock.UnixSeconds(),
@@ -236,7 +253,7 @@ http::Response SlackConnector::Handle(const http::Request& request) {
   }
 
   return std::visit(
-      [&](auto& payload) -> http::Response {
+      [&](auto& payload) -> Outcome {
         using T = std::decay_t<decltype(payload)>;
         if constexpr (std::is_same_v<T, UrlVerification>) {
           counters_->Kind("url_verification").Inc();
@@ -246,13 +263,14 @@ http::Response SlackConnector::Handle(const http::Request& request) {
           counters_->Kind("ignored").Inc();
           return http::Response::Text(200, "");
         } else {
-          return Process(request, std::move(payload));
+          return Process(request, std::move(payload), respond);
         }
       },
       *parsed);
 }
 
-http::Response SlackConnector::Process(const http::Request& request, SlashCommand command) {
+SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
+                                                SlashCommand command, http::Responder& respond) {
   if (!TeamAllowed(command.team_id)) {
     return Reject(403, "team_not_allowed",
                   "this workspace is not in connectors.slack.team_ids; add its team id "
@@ -275,16 +293,21 @@ http::Response SlackConnector::Process(const http::Request& request, SlashComman
   pipeline::Message message = ToMessage(command);
   message.correlation_id = request.correlation_id;
   message.received_at = deps_.clock.Now();
-  if (auto unrecorded = AuditAccepted(message, "slash_command", settings_.command, request)) {
-    return *unrecorded;
-  }
-  ReplyToResponseUrl(message, AnswerCommand(message, settings_.command, message.received_at),
-                     request);
-  // Slack's 3-second rule: an empty 200 acknowledges without posting anything.
-  return http::Response::Text(200, "");
+  // Slack's 3-second rule: an empty 200 acknowledges without posting anything; the
+  // answer goes to response_url once the request is on record.
+  AuditAccepted(
+      message, "slash_command", settings_.command, request,
+      [this, message, correlation_id = request.correlation_id] {
+        ReplyToResponseUrl(message,
+                           AnswerCommand(message, settings_.command, message.received_at),
+                           correlation_id);
+      },
+      std::move(respond));
+  return std::nullopt;
 }
 
-http::Response SlackConnector::Process(const http::Request& request, EventCallback event) {
+SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
+                                                EventCallback event, http::Responder& respond) {
   if (!TeamAllowed(event.team_id)) {
     return Reject(403, "team_not_allowed",
                   "this workspace is not in connectors.slack.team_ids; add its team id "
@@ -322,16 +345,18 @@ http::Response SlackConnector::Process(const http::Request& request, EventCallba
   counters_->Kind(event.kind == EventKind::kAppMention ? "app_mention" : "direct_message").Inc();
   message->correlation_id = request.correlation_id;
   message->received_at = deps_.clock.Now();
-  if (auto unrecorded = AuditAccepted(
-          *message, event.kind == EventKind::kAppMention ? "app_mention" : "direct_message",
-          message->reply_to.channel_id, request)) {
-    return *unrecorded;
-  }
-  PostMessage(*message, AnswerCommand(*message, "@opsgate", message->received_at), request);
-  return http::Response::Text(200, "");
+  AuditAccepted(
+      *message, event.kind == EventKind::kAppMention ? "app_mention" : "direct_message",
+      message->reply_to.channel_id, request,
+      [this, m = *message, correlation_id = request.correlation_id] {
+        PostMessage(m, AnswerCommand(m, "@opsgate", m.received_at), correlation_id);
+      },
+      std::move(respond));
+  return std::nullopt;
 }
 
-http::Response SlackConnector::Process(const http::Request& request, BlockActions actions) {
+SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
+                                                BlockActions actions, http::Responder& respond) {
   if (!TeamAllowed(actions.team_id)) {
     return Reject(403, "team_not_allowed",
                   "this workspace is not in connectors.slack.team_ids; add its team id "
@@ -353,19 +378,22 @@ http::Response SlackConnector::Process(const http::Request& request, BlockAction
   pipeline::Message message = ToMessage(actions);
   message.correlation_id = request.correlation_id;
   message.received_at = deps_.clock.Now();
-  if (auto unrecorded = AuditAccepted(message, "block_actions", "", request)) {
-    return *unrecorded;
-  }
-  ReplyToResponseUrl(message, AnswerAction(actions), request);
-  return http::Response::Text(200, "");
+  AuditAccepted(
+      message, "block_actions", "", request,
+      [this, message, reply = AnswerAction(actions), correlation_id = request.correlation_id] {
+        ReplyToResponseUrl(message, reply, correlation_id);
+      },
+      std::move(respond));
+  return std::nullopt;
 }
 
 void SlackConnector::ReplyToResponseUrl(const pipeline::Message& message,
-                                        const SlackReply& reply, const http::Request& request) {
+                                        const SlackReply& reply,
+                                        std::string_view correlation_id) {
   const std::string& url = message.reply_to.response_url;
   if (url.empty()) {
     deps_.log.Info("slack.reply_skipped", {{"reason", "no response_url in the payload"},
-                                           {"correlation_id", request.correlation_id}});
+                                           {"correlation_id", correlation_id}});
     return;
   }
   // SSRF guard: only Slack's hooks hosts, or the host opsgate already calls (api_url).
@@ -377,7 +405,7 @@ void SlackConnector::ReplyToResponseUrl(const pipeline::Message& message,
                    {{"reason", "response_url_not_allowed"},
                     {"host", http::RedactUrl(url)},
                     {"team", message.workspace_id},
-                    {"correlation_id", request.correlation_id},
+                    {"correlation_id", correlation_id},
                     {"action", "reply dropped: response_url must be on hooks.slack.com"}});
     return;
   }
@@ -386,22 +414,22 @@ void SlackConnector::ReplyToResponseUrl(const pipeline::Message& message,
        reply.replace_original});
   if (!body) {
     deps_.log.Error("slack.reply_failed", {{"error", body.error().message},
-                                           {"correlation_id", request.correlation_id}});
+                                           {"correlation_id", correlation_id}});
     return;
   }
   http::OutboundRequest out;
   out.url = url;
   out.headers = {{"Content-Type", "application/json; charset=utf-8"}};
   out.body = std::move(*body);
-  Deliver(std::move(out), "slack.response_url", /*web_api=*/false, request, message);
+  Deliver(std::move(out), "slack.response_url", /*web_api=*/false, correlation_id, message);
 }
 
 void SlackConnector::PostMessage(const pipeline::Message& message, const SlackReply& reply,
-                                 const http::Request& request) {
+                                 std::string_view correlation_id) {
   if (!settings_.bot_token) {
     deps_.log.Warn("slack.reply_skipped",
                    {{"reason", "no bot token"},
-                    {"correlation_id", request.correlation_id},
+                    {"correlation_id", correlation_id},
                     {"action", "set connectors.slack.bot_token (OPSGATE_SLACK_BOT_TOKEN)"}});
     return;
   }
@@ -409,7 +437,7 @@ void SlackConnector::PostMessage(const pipeline::Message& message, const SlackRe
                                               message.reply_to.thread_id);
   if (!body) {
     deps_.log.Error("slack.reply_failed", {{"error", body.error().message},
-                                           {"correlation_id", request.correlation_id}});
+                                           {"correlation_id", correlation_id}});
     return;
   }
   http::OutboundRequest out;
@@ -417,11 +445,12 @@ void SlackConnector::PostMessage(const pipeline::Message& message, const SlackRe
   out.headers = {{"Content-Type", "application/json; charset=utf-8"}};
   out.body = std::move(*body);
   out.bearer_token = settings_.bot_token;
-  Deliver(std::move(out), "slack.chat_postMessage", /*web_api=*/true, request, message);
+  Deliver(std::move(out), "slack.chat_postMessage", /*web_api=*/true, correlation_id, message);
 }
 
 void SlackConnector::Deliver(http::OutboundRequest out, std::string_view target, bool web_api,
-                             const http::Request& request, const pipeline::Message& message) {
+                             std::string_view request_correlation_id,
+                             const pipeline::Message& message) {
   // The callback runs on a sender worker, possibly after this connector is gone: it
   // holds only what outlives the sender (logger, metric families, clock, audit log).
   telemetry::Logger* log = &deps_.log;
@@ -429,7 +458,7 @@ void SlackConnector::Deliver(http::OutboundRequest out, std::string_view target,
   const core::Clock* clock = &deps_.clock;
   std::shared_ptr<Counters> counters = counters_;
   std::string label(target);
-  std::string correlation_id = request.correlation_id;
+  std::string correlation_id(request_correlation_id);
   std::string team_id = message.workspace_id;
   std::string channel_id = message.reply_to.channel_id;
   const core::Clock::WallTime received_at = message.received_at;

@@ -31,12 +31,12 @@
 //
 // Audit (deps.audit, docs/audit-format.md): every rejection above is recorded (kind
 // rejection: reason, HTTP status, team; never the body or a secret), without waiting.
-// An accepted request is recorded (kind request) and the handler waits until that
-// record is durable before anything acts on it or the 200 is sent; if it cannot be made
-// durable within kAuditWait the answer is 503 audit_unavailable and nothing is done.
-// Each reply's delivery is recorded (kind outcome) when the RetryingSender reports.
-// The wait blocks the I/O thread for one group commit (typically well under 10 ms):
-// http::Router's Handler is synchronous and has no async variant yet.
+// An accepted request is recorded (kind request); only when that record is durable does
+// anything act on it and the 200 go out. The route is asynchronous (http::AsyncHandler):
+// the I/O thread moves on while the audit log group-commits, and the audit writer's
+// completion queues the reply and answers. If the record cannot be made durable the
+// answer is 503 audit_unavailable and nothing is done. Each reply's delivery is recorded
+// (kind outcome) when the RetryingSender reports.
 //
 // Thread-safety: Handle() runs concurrently on I/O threads; the settings are
 // immutable and the deps are thread-safe. Reply callbacks run on sender workers and
@@ -44,6 +44,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,8 +76,6 @@ class SlackConnector final : public Connector {
   // How long an event_id is remembered: Slack retries up to three times within about
   // five minutes; an hour leaves a wide margin.
   static constexpr std::chrono::seconds kEventMemory{3600};
-  // Longest wait for a request's audit record to become durable (Slack's deadline is 3 s).
-  static constexpr std::chrono::milliseconds kAuditWait{2000};
 
   // Registers the metric families in deps.metrics (once per registry). `deps` must
   // outlive the connector.
@@ -86,7 +85,10 @@ class SlackConnector final : public Connector {
   // Adds POST /slack/events with body_limit = settings.body_bytes.
   [[nodiscard]] core::Status RegisterRoutes(http::Router& router) override;
 
-  // The route handler (public for tests).
+  // The route handler: answers through `respond`, at once for refusals and after the
+  // audit record is durable for accepted requests.
+  void HandleAsync(const http::Request& request, http::Responder respond);
+  // HandleAsync, waiting for the answer (for tests and other synchronous callers).
   http::Response Handle(const http::Request& request);
 
  private:
@@ -94,25 +96,32 @@ class SlackConnector final : public Connector {
 
   http::Response Reject(int status, std::string_view reason, std::string_view message,
                         const http::Request& request, std::string_view team);
-  // Appends the accepted request's audit record and waits until it is durable; nullopt
-  // means go on, otherwise the 503 to return (nothing may act on an unrecorded request).
-  std::optional<http::Response> AuditAccepted(const pipeline::Message& message,
-                                              std::string_view kind, std::string_view resource,
-                                              const http::Request& request);
-  http::Response Process(const http::Request& request, SlashCommand command);
-  http::Response Process(const http::Request& request, EventCallback event);
-  http::Response Process(const http::Request& request, BlockActions actions);
+  // What a request's processing produced: an answer now, or nothing when `respond` will
+  // be called once the audit record is durable.
+  using Outcome = std::optional<http::Response>;
+  // Appends the accepted request's audit record; once durable, runs `act` (queues the
+  // reply) and answers 200 through `respond`; if the append fails, answers 503 and does
+  // nothing (nothing may act on an unrecorded request).
+  void AuditAccepted(const pipeline::Message& message, std::string_view kind,
+                     std::string_view resource, const http::Request& request,
+                     std::function<void()> act, http::Responder respond);
+  Outcome Process(const http::Request& request, SlashCommand command, http::Responder& respond);
+  Outcome Process(const http::Request& request, EventCallback event, http::Responder& respond);
+  Outcome Process(const http::Request& request, BlockActions actions, http::Responder& respond);
   // Fails closed: nullopt means the response to return (503) is in *refusal.
   std::optional<bool> FirstTime(std::string_view scope, std::string_view key,
                                 std::chrono::seconds ttl, const http::Request& request,
                                 std::string_view team, http::Response* refusal);
   bool TeamAllowed(std::string_view team) const;
+  // Reply paths run on the audit writer's thread (after the request is on record).
   void ReplyToResponseUrl(const pipeline::Message& message, const SlackReply& reply,
-                          const http::Request& request);
+                          std::string_view correlation_id);
   void PostMessage(const pipeline::Message& message, const SlackReply& reply,
-                   const http::Request& request);
+                   std::string_view correlation_id);
   void Deliver(http::OutboundRequest out, std::string_view target, bool web_api,
-               const http::Request& request, const pipeline::Message& message);
+               std::string_view correlation_id, const pipeline::Message& message);
+  // Verifies, parses and dispatches; an answer now, or nullopt when `respond` was handed on.
+  Outcome Route(const http::Request& request, http::Responder& respond);
 
   const SlackSettings settings_;
   const std::string api_origin_;  // scheme://host[:port] of api_url
