@@ -161,6 +161,9 @@ core::Status Gateway::Start() {
 
 void Gateway::Run() {
   server_->Run();
+  // Answer what is still waiting on the replay memory (its callbacks use the
+  // connectors), then the audit log's completions queue the last replies.
+  seen_keys_->Drain();
   DrainOutbound();
   CloseAudit();
 }

@@ -18,6 +18,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <string>
 #include <string_view>
 
 #include "opsgate/core/clock.h"
@@ -37,6 +39,20 @@ class SeenKeys {
   [[nodiscard]] virtual core::Result<bool> MarkSeen(std::string_view scope, std::string_view key,
                                                     core::Clock::WallTime now,
                                                     std::chrono::seconds ttl) = 0;
+
+  using MarkDone = std::function<void(core::Result<bool>)>;
+
+  // MarkSeen without holding the caller: `done` gets the same answer later, possibly on
+  // another thread, and implementations may share one transaction among many calls.
+  // Calls are answered in order. The default answers at once through MarkSeen.
+  virtual void MarkSeenAsync(std::string scope, std::string key, core::Clock::WallTime now,
+                             std::chrono::seconds ttl, MarkDone done) {
+    done(MarkSeen(scope, key, now, ttl));
+  }
+
+  // Returns once every MarkSeenAsync call made before it has been answered. Call it
+  // before destroying what the `done` callbacks use.
+  virtual void Drain() {}
 };
 
 }  // namespace opsgate::store

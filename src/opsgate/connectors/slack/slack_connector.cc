@@ -185,22 +185,30 @@ bool SlackConnector::TeamAllowed(std::string_view team) const {
   return settings_.team_ids.count(std::string(team)) != 0;
 }
 
-std::optional<bool> SlackConnector::FirstTime(std::string_view scope, std::string_view key,
-                                              std::chrono::seconds ttl,
-                                              const http::Request& request, std::string_view team,
-                                              http::Response* refusal) {
-  auto first = deps_.seen_keys.MarkSeen(scope, key, deps_.clock.Now(), ttl);
-  if (!first) {
-    deps_.log.Error("slack.store_failed", {{"error", first.error().message},
-                                           {"correlation_id", request.correlation_id}});
-    *refusal = Reject(503, "store_unavailable",
-                      "opsgate cannot record the request right now; Slack retries events, "
-                      "for commands try again shortly",
-                      request, team);
-    refusal->headers.emplace_back("Retry-After", "5");
-    return std::nullopt;
-  }
-  return *first;
+void SlackConnector::Remember(std::string_view scope, std::string key, std::chrono::seconds ttl,
+                              std::shared_ptr<const http::Request> request, std::string team,
+                              std::function<void(bool first, http::Responder)> next,
+                              http::Responder respond) {
+  // The replay memory is group-committed by the store's writer thread; the I/O thread
+  // moves on, and `next` runs there once this key's answer is known.
+  deps_.seen_keys.MarkSeenAsync(
+      std::string(scope), std::move(key), deps_.clock.Now(), ttl,
+      [this, request = std::move(request), team = std::move(team), next = std::move(next),
+       respond = std::move(respond)](core::Result<bool> first) mutable {
+        if (!first) {
+          deps_.log.Error("slack.store_failed", {{"error", first.error().message},
+                                                 {"correlation_id", request->correlation_id}});
+          http::Response refusal =
+              Reject(503, "store_unavailable",
+                     "opsgate cannot record the request right now; Slack retries events, "
+                     "for commands try again shortly",
+                     *request, team);
+          refusal.headers.emplace_back("Retry-After", "5");
+          respond(std::move(refusal));
+          return;
+        }
+        next(*first, std::move(respond));
+      });
 }
 
 http::Response SlackConnector::Handle(const http::Request& request) {
@@ -277,30 +285,33 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
                   "(OPSGATE_SLACK_TEAM_IDS) if opsgate should serve it",
                   request, command.team_id);
   }
-  http::Response refusal;
-  const auto first = FirstTime(kRequestScope, *request.Header("x-slack-signature"),
-                               2 * settings_.replay_window, request, command.team_id, &refusal);
-  if (!first) {
-    return refusal;
-  }
-  if (!*first) {
-    return Reject(401, "replayed",
-                  "this exact request was received before; Slack never repeats a slash "
-                  "command, so it is refused",
-                  request, command.team_id);
-  }
-  counters_->Kind("slash_command").Inc();
-  pipeline::Message message = ToMessage(command);
-  message.correlation_id = request.correlation_id;
-  message.received_at = deps_.clock.Now();
-  // Slack's 3-second rule: an empty 200 acknowledges without posting anything; the
-  // answer goes to response_url once the request is on record.
-  AuditAccepted(
-      message, "slash_command", settings_.command, request,
-      [this, message, correlation_id = request.correlation_id] {
-        ReplyToResponseUrl(message,
-                           AnswerCommand(message, settings_.command, message.received_at),
-                           correlation_id);
+  auto req = std::make_shared<const http::Request>(request);
+  std::string team = command.team_id;
+  Remember(
+      kRequestScope, std::string(*request.Header("x-slack-signature")),
+      2 * settings_.replay_window, req, team,
+      [this, req, command = std::move(command)](bool first, http::Responder answer) {
+        if (!first) {
+          answer(Reject(401, "replayed",
+                         "this exact request was received before; Slack never repeats a "
+                         "slash command, so it is refused",
+                         *req, command.team_id));
+          return;
+        }
+        counters_->Kind("slash_command").Inc();
+        pipeline::Message message = ToMessage(command);
+        message.correlation_id = req->correlation_id;
+        message.received_at = deps_.clock.Now();
+        // Slack's 3-second rule: an empty 200 acknowledges without posting anything;
+        // the answer goes to response_url once the request is on record.
+        AuditAccepted(
+            message, "slash_command", settings_.command, *req,
+            [this, message, correlation_id = req->correlation_id] {
+              ReplyToResponseUrl(message,
+                                 AnswerCommand(message, settings_.command, message.received_at),
+                                 correlation_id);
+            },
+            std::move(answer));
       },
       std::move(respond));
   return std::nullopt;
@@ -314,42 +325,47 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
                   "(OPSGATE_SLACK_TEAM_IDS) if opsgate should serve it",
                   request, event.team_id);
   }
-  http::Response refusal;
-  const auto first = FirstTime(kEventScope, event.team_id + ":" + event.event_id,
-                               std::max(kEventMemory, 2 * settings_.replay_window), request,
-                               event.team_id, &refusal);
-  if (!first) {
-    return refusal;
-  }
-  if (!*first) {
-    if (request.Header("x-slack-retry-num")) {
-      // Slack retried an event already taken: acknowledge, do not act twice.
-      counters_->Kind("duplicate").Inc();
-      deps_.log.Info("slack.duplicate_event",
-                     {{"team", event.team_id},
-                      {"event_id", event.event_id},
-                      {"retry", std::string(*request.Header("x-slack-retry-num"))},
-                      {"correlation_id", request.correlation_id}});
-      return http::Response::Text(200, "");
-    }
-    return Reject(401, "replayed",
-                  "this event_id was received before without Slack's X-Slack-Retry-Num "
-                  "header; it is refused as a replay",
-                  request, event.team_id);
-  }
-  std::optional<pipeline::Message> message = ToMessage(event);
-  if (!message) {
-    counters_->Kind("ignored").Inc();
-    return http::Response::Text(200, "");
-  }
-  counters_->Kind(event.kind == EventKind::kAppMention ? "app_mention" : "direct_message").Inc();
-  message->correlation_id = request.correlation_id;
-  message->received_at = deps_.clock.Now();
-  AuditAccepted(
-      *message, event.kind == EventKind::kAppMention ? "app_mention" : "direct_message",
-      message->reply_to.channel_id, request,
-      [this, m = *message, correlation_id = request.correlation_id] {
-        PostMessage(m, AnswerCommand(m, "@opsgate", m.received_at), correlation_id);
+  auto req = std::make_shared<const http::Request>(request);
+  std::string team = event.team_id;
+  std::string key = event.team_id + ":" + event.event_id;
+  Remember(
+      kEventScope, std::move(key), std::max(kEventMemory, 2 * settings_.replay_window), req,
+      team,
+      [this, req, event = std::move(event)](bool first, http::Responder answer) {
+        if (!first) {
+          if (const auto retry = req->Header("x-slack-retry-num")) {
+            // Slack retried an event already taken: acknowledge, do not act twice.
+            counters_->Kind("duplicate").Inc();
+            deps_.log.Info("slack.duplicate_event", {{"team", event.team_id},
+                                                     {"event_id", event.event_id},
+                                                     {"retry", std::string(*retry)},
+                                                     {"correlation_id", req->correlation_id}});
+            answer(http::Response::Text(200, ""));
+            return;
+          }
+          answer(Reject(401, "replayed",
+                         "this event_id was received before without Slack's "
+                         "X-Slack-Retry-Num header; it is refused as a replay",
+                         *req, event.team_id));
+          return;
+        }
+        std::optional<pipeline::Message> message = ToMessage(event);
+        if (!message) {
+          counters_->Kind("ignored").Inc();
+          answer(http::Response::Text(200, ""));
+          return;
+        }
+        const bool mention = event.kind == EventKind::kAppMention;
+        counters_->Kind(mention ? "app_mention" : "direct_message").Inc();
+        message->correlation_id = req->correlation_id;
+        message->received_at = deps_.clock.Now();
+        AuditAccepted(
+            *message, mention ? "app_mention" : "direct_message", message->reply_to.channel_id,
+            *req,
+            [this, m = *message, correlation_id = req->correlation_id] {
+              PostMessage(m, AnswerCommand(m, "@opsgate", m.received_at), correlation_id);
+            },
+            std::move(answer));
       },
       std::move(respond));
   return std::nullopt;
@@ -363,25 +379,29 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
                   "(OPSGATE_SLACK_TEAM_IDS) if opsgate should serve it",
                   request, actions.team_id);
   }
-  http::Response refusal;
-  const auto first = FirstTime(kRequestScope, *request.Header("x-slack-signature"),
-                               2 * settings_.replay_window, request, actions.team_id, &refusal);
-  if (!first) {
-    return refusal;
-  }
-  if (!*first) {
-    return Reject(401, "replayed",
-                  "this exact request was received before; a click is acted on once",
-                  request, actions.team_id);
-  }
-  counters_->Kind("block_actions").Inc();
-  pipeline::Message message = ToMessage(actions);
-  message.correlation_id = request.correlation_id;
-  message.received_at = deps_.clock.Now();
-  AuditAccepted(
-      message, "block_actions", "", request,
-      [this, message, reply = AnswerAction(actions), correlation_id = request.correlation_id] {
-        ReplyToResponseUrl(message, reply, correlation_id);
+  auto req = std::make_shared<const http::Request>(request);
+  std::string team = actions.team_id;
+  Remember(
+      kRequestScope, std::string(*request.Header("x-slack-signature")),
+      2 * settings_.replay_window, req, team,
+      [this, req, actions = std::move(actions)](bool first, http::Responder answer) {
+        if (!first) {
+          answer(Reject(401, "replayed",
+                         "this exact request was received before; a click is acted on once",
+                         *req, actions.team_id));
+          return;
+        }
+        counters_->Kind("block_actions").Inc();
+        pipeline::Message message = ToMessage(actions);
+        message.correlation_id = req->correlation_id;
+        message.received_at = deps_.clock.Now();
+        AuditAccepted(
+            message, "block_actions", "", *req,
+            [this, message, reply = AnswerAction(actions),
+             correlation_id = req->correlation_id] {
+              ReplyToResponseUrl(message, reply, correlation_id);
+            },
+            std::move(answer));
       },
       std::move(respond));
   return std::nullopt;

@@ -108,10 +108,11 @@ class SlackConnector final : public Connector {
   Outcome Process(const http::Request& request, SlashCommand command, http::Responder& respond);
   Outcome Process(const http::Request& request, EventCallback event, http::Responder& respond);
   Outcome Process(const http::Request& request, BlockActions actions, http::Responder& respond);
-  // Fails closed: nullopt means the response to return (503) is in *refusal.
-  std::optional<bool> FirstTime(std::string_view scope, std::string_view key,
-                                std::chrono::seconds ttl, const http::Request& request,
-                                std::string_view team, http::Response* refusal);
+  // Marks (scope, key) in the replay memory without holding the I/O thread; `next`
+  // gets whether this is its first sighting. Fails closed: a store error answers 503.
+  void Remember(std::string_view scope, std::string key, std::chrono::seconds ttl,
+                std::shared_ptr<const http::Request> request, std::string team,
+                std::function<void(bool first, http::Responder)> next, http::Responder respond);
   bool TeamAllowed(std::string_view team) const;
   // Reply paths run on the audit writer's thread (after the request is on record).
   void ReplyToResponseUrl(const pipeline::Message& message, const SlackReply& reply,

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <vector>
+
 namespace opsgate::store {
 namespace {
 
@@ -47,6 +49,14 @@ SqliteSeenKeys::SqliteSeenKeys(SqliteStore& store, uint64_t prune_every)
     : store_(store), prune_every_(prune_every == 0 ? 1 : prune_every) {}
 
 SqliteSeenKeys::~SqliteSeenKeys() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_.joinable()) {
+    writer_.join();  // answers everything still queued first
+  }
   // Finalize under the mutex, like every other use of the connection.
   store_.WithDatabase([this](Database&) {
     upsert_.reset();
@@ -57,35 +67,126 @@ SqliteSeenKeys::~SqliteSeenKeys() {
   });
 }
 
+namespace {
+
+core::Status CheckKey(std::string_view scope, std::string_view key) {
+  if (scope.empty() || key.empty() || scope.size() > SqliteSeenKeys::kMaxKeyBytes ||
+      key.size() > SqliteSeenKeys::kMaxKeyBytes) {
+    return core::Fail(core::InvalidArgument("seen key scope and key must be 1.." +
+                                            std::to_string(SqliteSeenKeys::kMaxKeyBytes) +
+                                            " bytes"));
+  }
+  return core::Ok();
+}
+
+int64_t ExpiresMs(int64_t now_ms, std::chrono::seconds ttl) {
+  const auto at_least = ttl < std::chrono::seconds(1) ? std::chrono::seconds(1) : ttl;
+  return now_ms + std::chrono::duration_cast<std::chrono::milliseconds>(at_least).count();
+}
+
+}  // namespace
+
+core::Result<bool> SqliteSeenKeys::Upsert(Database& db, std::string_view scope,
+                                          std::string_view key, int64_t now_ms,
+                                          int64_t expires_ms) {
+  OPSGATE_RETURN_IF_ERROR(Prepare(db, kUpsert, &upsert_));
+  Statement& st = *upsert_;
+  OPSGATE_RETURN_IF_ERROR(st.BindText(1, scope));
+  OPSGATE_RETURN_IF_ERROR(st.BindText(2, key));
+  OPSGATE_RETURN_IF_ERROR(st.BindInt64(3, expires_ms));
+  OPSGATE_RETURN_IF_ERROR(st.BindInt64(4, now_ms));
+  const core::Status ran = st.Run();
+  const bool first = ran && sqlite3_changes(db.handle()) == 1;
+  OPSGATE_RETURN_IF_ERROR(st.Reset());
+  if (!ran) {
+    return core::Fail(ran.error());
+  }
+  if (++calls_ % prune_every_ == 0) {
+    PruneStep(db, now_ms);
+  }
+  return first;
+}
+
 core::Result<bool> SqliteSeenKeys::MarkSeen(std::string_view scope, std::string_view key,
                                             core::Clock::WallTime now, std::chrono::seconds ttl) {
-  if (scope.empty() || key.empty() || scope.size() > kMaxKeyBytes || key.size() > kMaxKeyBytes) {
-    return core::Fail(core::InvalidArgument("seen key scope and key must be 1.." +
-                                            std::to_string(kMaxKeyBytes) + " bytes"));
+  OPSGATE_RETURN_IF_ERROR(CheckKey(scope, key));
+  const int64_t now_ms = UnixMillis(now);
+  return store_.WithDatabase([&](Database& db) -> core::Result<bool> {
+    return Upsert(db, scope, key, now_ms, ExpiresMs(now_ms, ttl));
+  });
+}
+
+void SqliteSeenKeys::MarkSeenAsync(std::string scope, std::string key, core::Clock::WallTime now,
+                                   std::chrono::seconds ttl, MarkDone done) {
+  if (auto ok = CheckKey(scope, key); !ok) {
+    done(core::Fail(ok.error()));
+    return;
   }
   const int64_t now_ms = UnixMillis(now);
-  const int64_t expires_ms = now_ms + std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          ttl < std::chrono::seconds(1) ? std::chrono::seconds(1)
-                                                                        : ttl)
-                                          .count();
-  return store_.WithDatabase([&](Database& db) -> core::Result<bool> {
-    OPSGATE_RETURN_IF_ERROR(Prepare(db, kUpsert, &upsert_));
-    Statement& st = *upsert_;
-    OPSGATE_RETURN_IF_ERROR(st.BindText(1, scope));
-    OPSGATE_RETURN_IF_ERROR(st.BindText(2, key));
-    OPSGATE_RETURN_IF_ERROR(st.BindInt64(3, expires_ms));
-    OPSGATE_RETURN_IF_ERROR(st.BindInt64(4, now_ms));
-    const core::Status ran = st.Run();
-    const bool first = ran && sqlite3_changes(db.handle()) == 1;
-    OPSGATE_RETURN_IF_ERROR(st.Reset());
-    if (!ran) {
-      return core::Fail(ran.error());
+  {
+    std::unique_lock<std::mutex> lock(queue_mu_);
+    if (stopping_) {
+      lock.unlock();
+      done(core::Fail(core::Unavailable("the seen-keys store is shutting down")));
+      return;
     }
-    if (++calls_ % prune_every_ == 0) {
-      PruneStep(db, now_ms);
+    if (queue_.size() >= kMaxQueued) {
+      lock.unlock();
+      done(core::Fail(core::ResourceExhausted(
+          "too many requests waiting for the replay check; retry shortly")));
+      return;
     }
-    return first;
-  });
+    queue_.push_back({std::move(scope), std::move(key), now_ms, ExpiresMs(now_ms, ttl),
+                      std::move(done)});
+    if (!writer_.joinable()) {
+      writer_ = std::thread([this] { WriterLoop(); });
+    }
+  }
+  queue_cv_.notify_one();
+}
+
+void SqliteSeenKeys::Drain() {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  idle_cv_.wait(lock, [this] { return queue_.empty() && !busy_; });
+}
+
+void SqliteSeenKeys::WriterLoop() {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  while (true) {
+    queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) {
+      return;  // stopping, and everything answered
+    }
+    std::deque<Pending> batch;
+    batch.swap(queue_);
+    busy_ = true;
+    lock.unlock();
+
+    // One transaction for the batch: the keys are checked in arrival order, so of two
+    // equal keys in one batch only the first counts as new.
+    std::vector<core::Result<bool>> answers;
+    answers.reserve(batch.size());
+    const core::Status committed = store_.WithDatabase([&](Database& db) -> core::Status {
+      auto tx = db.BeginImmediate();
+      if (!tx) {
+        return core::Fail(tx.error());
+      }
+      for (const Pending& p : batch) {
+        answers.push_back(Upsert(db, p.scope, p.key, p.now_ms, p.expires_ms));
+      }
+      return tx->Commit();
+    });
+    for (size_t i = 0; i < batch.size(); ++i) {
+      // Nothing counts as seen unless the transaction holding it committed.
+      batch[i].done(committed ? std::move(answers[i]) : core::Fail(committed.error()));
+    }
+
+    lock.lock();
+    busy_ = false;
+    if (queue_.empty()) {
+      idle_cv_.notify_all();
+    }
+  }
 }
 
 void SqliteSeenKeys::PruneStep(Database& db, int64_t now_ms) {

@@ -14,14 +14,23 @@
 // prune_every rows per insert) exceeds the insert rate, so every row is looked at
 // again well within a table's worth of inserts.
 //
+// MarkSeenAsync queues the call for a writer thread that runs everything queued in one
+// transaction (group commit): one WAL append for many keys instead of one per key,
+// which is what lets the request path scale. A full queue (kMaxQueued) answers
+// kResourceExhausted at once.
+//
 // Ownership: borrows the store, which must outlive this object.
 // Thread-safety: safe from any thread (all work runs inside SqliteStore::WithDatabase).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "opsgate/store/seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
@@ -40,17 +49,35 @@ class SqliteSeenKeys final : public SeenKeys {
   SqliteSeenKeys(const SqliteSeenKeys&) = delete;
   SqliteSeenKeys& operator=(const SqliteSeenKeys&) = delete;
 
+  // Calls queued for the writer thread at most; more answer kResourceExhausted.
+  static constexpr size_t kMaxQueued = 65536;
+
   [[nodiscard]] core::Result<bool> MarkSeen(std::string_view scope, std::string_view key,
                                             core::Clock::WallTime now,
                                             std::chrono::seconds ttl) override;
+  void MarkSeenAsync(std::string scope, std::string key, core::Clock::WallTime now,
+                     std::chrono::seconds ttl, MarkDone done) override;
+  void Drain() override;
 
   // Deletes every row expired at `now` (a full scan: for maintenance and tests);
   // returns how many. Errors as MarkSeen.
   [[nodiscard]] core::Result<int64_t> Prune(core::Clock::WallTime now);
 
  private:
+  struct Pending {
+    std::string scope;
+    std::string key;
+    int64_t now_ms;
+    int64_t expires_ms;
+    MarkDone done;
+  };
+
   // One incremental pruning step (see above). Failures are left for the next step.
   void PruneStep(sqlite_internal::Database& db, int64_t now_ms);
+  // The upsert for one key, inside WithDatabase.
+  core::Result<bool> Upsert(sqlite_internal::Database& db, std::string_view scope,
+                            std::string_view key, int64_t now_ms, int64_t expires_ms);
+  void WriterLoop();
 
   SqliteStore& store_;
   const uint64_t prune_every_;
@@ -64,6 +91,14 @@ class SqliteSeenKeys final : public SeenKeys {
   uint64_t calls_ = 0;
   std::string cursor_scope_;  // pruning resumes after (cursor_scope_, cursor_key_)
   std::string cursor_key_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::condition_variable idle_cv_;
+  std::deque<Pending> queue_;  // GUARDED_BY(queue_mu_)
+  bool busy_ = false;          // GUARDED_BY(queue_mu_): the writer holds a batch
+  bool stopping_ = false;      // GUARDED_BY(queue_mu_)
+  std::thread writer_;         // started on the first MarkSeenAsync
 };
 
 }  // namespace opsgate::store

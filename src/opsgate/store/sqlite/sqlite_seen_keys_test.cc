@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <optional>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -44,6 +46,54 @@ TEST_F(SqliteSeenKeysTest, FirstTimeIsTrueThenFalse) {
   EXPECT_EQ(seen_->MarkSeen("slack.request", "sig1", At(1000), seconds(600)), true);
   EXPECT_EQ(seen_->MarkSeen("slack.request", "sig1", At(1001), seconds(600)), false);
   EXPECT_EQ(seen_->MarkSeen("slack.request", "sig2", At(1001), seconds(600)), true);
+}
+
+TEST_F(SqliteSeenKeysTest, AsyncCallsAreBatchedAndAnsweredInOrder) {
+  std::mutex mu;
+  std::vector<std::pair<std::string, bool>> answers;
+  auto record = [&](std::string tag) {
+    return [&, tag](core::Result<bool> r) {
+      ASSERT_TRUE(r.has_value()) << r.error();
+      std::lock_guard<std::mutex> lock(mu);
+      answers.emplace_back(tag, *r);
+    };
+  };
+  for (int i = 0; i < 200; ++i) {
+    // Every key twice in a row: whatever the batching, only the first is new.
+    seen_->MarkSeenAsync("s", "k" + std::to_string(i), At(1000), seconds(60),
+                         record("a" + std::to_string(i)));
+    seen_->MarkSeenAsync("s", "k" + std::to_string(i), At(1000), seconds(60),
+                         record("b" + std::to_string(i)));
+  }
+  seen_->Drain();
+  ASSERT_EQ(answers.size(), 400u);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(answers[2 * i], std::make_pair("a" + std::to_string(i), true));
+    EXPECT_EQ(answers[2 * i + 1], std::make_pair("b" + std::to_string(i), false));
+  }
+  EXPECT_EQ(Rows(), 200);
+  // The synchronous path sees what the batches wrote.
+  EXPECT_EQ(seen_->MarkSeen("s", "k7", At(1001), seconds(60)), false);
+}
+
+TEST_F(SqliteSeenKeysTest, AsyncRefusesBadKeysThroughTheCallback) {
+  std::optional<core::Result<bool>> answer;
+  seen_->MarkSeenAsync("s", std::string(SqliteSeenKeys::kMaxKeyBytes + 1, 'k'), At(1000),
+                       seconds(60), [&](core::Result<bool> r) { answer = std::move(r); });
+  seen_->Drain();
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_FALSE(answer->has_value());
+  EXPECT_EQ(answer->error().code, core::ErrorCode::kInvalidArgument);
+}
+
+TEST_F(SqliteSeenKeysTest, DestructionAnswersEverythingQueued) {
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 50; ++i) {
+    seen_->MarkSeenAsync("s", "d" + std::to_string(i), At(1000), seconds(60),
+                         [&](core::Result<bool>) { ++answered; });
+  }
+  seen_.reset();
+  EXPECT_EQ(answered.load(), 50);
 }
 
 TEST_F(SqliteSeenKeysTest, ScopesAreSeparate) {
