@@ -5,9 +5,7 @@
 #include <limits>
 
 namespace opsgate::core {
-namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not valid.
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
   const auto b0 = static_cast<unsigned char>(s[i]);
   size_t len = 0;
@@ -43,7 +41,32 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return len;
 }
 
-}  // namespace
+bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = Utf8SequenceLength(s, i);
+    if (len == 0) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+std::string SanitizeUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = Utf8SequenceLength(s, i);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
 
 std::string JsonEscape(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";

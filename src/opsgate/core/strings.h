@@ -10,6 +10,18 @@
 
 namespace opsgate::core {
 
+// Length of the well-formed UTF-8 sequence starting at s[i] (1 to 4), or 0 if the
+// bytes there are not one (bad lead byte, truncated, overlong, surrogate, > U+10FFFF).
+// REQUIRES: i < s.size().
+size_t Utf8SequenceLength(std::string_view s, size_t i);
+
+// Whether `s` is entirely well-formed UTF-8.
+bool IsValidUtf8(std::string_view s);
+
+// `s` with every byte that does not start a well-formed UTF-8 sequence replaced by
+// U+FFFD, so the result is always valid UTF-8.
+std::string SanitizeUtf8(std::string_view s);
+
 // Escapes `s` for inclusion inside a JSON string literal (without the quotes).
 // Bytes that are not valid UTF-8 are replaced by U+FFFD so the output is always valid JSON.
 std::string JsonEscape(std::string_view s);

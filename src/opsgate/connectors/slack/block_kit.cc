@@ -1,3 +1,4 @@
+#include "opsgate/core/strings.h"
 #include "opsgate/connectors/slack/block_kit.h"
 
 #include <boost/json/object.hpp>
@@ -34,49 +35,6 @@ size_t CountChars(std::string_view s) {
     n += IsContinuation(c) ? 0 : 1;
   }
   return n;
-}
-
-// Replaces bytes that are not valid UTF-8 with U+FFFD: Slack rejects invalid JSON
-// strings, and command output (AWS, scripts) is not always clean.
-std::string SanitizeUtf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t len = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      out += s[i++];
-      continue;
-    }
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    }
-    bool ok = len != 0 && i + len <= s.size();
-    for (size_t k = 1; ok && k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      ok = (cc & 0xC0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    ok = ok && !((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-                 (len == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF));
-    if (ok) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out += "\uFFFD";
-      ++i;
-    }
-  }
-  return out;
 }
 
 // Cuts escaped mrkdwn to `max_chars` code points, ending with "…", without splitting
@@ -198,7 +156,7 @@ std::string UserMention(std::string_view user_id) {
     ok = ok && ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));
   }
   if (!ok) {
-    return EscapeMrkdwn(SanitizeUtf8(user_id));
+    return EscapeMrkdwn(core::SanitizeUtf8(user_id));
   }
   return "<@" + std::string(user_id) + ">";
 }
@@ -224,7 +182,7 @@ Button DenyButton(std::string value) {
 }
 
 SlackMessage::SlackMessage(std::string_view fallback_text)
-    : fallback_(Truncate(EscapeMrkdwn(SanitizeUtf8(fallback_text)), kMaxFallbackChars)) {}
+    : fallback_(Truncate(EscapeMrkdwn(core::SanitizeUtf8(fallback_text)), kMaxFallbackChars)) {}
 
 void SlackMessage::SetError(std::string message) {
   if (!error_) {
@@ -242,7 +200,7 @@ SlackMessage& SlackMessage::Add(Block block) {
 }
 
 SlackMessage& SlackMessage::Section(std::string_view text) {
-  return SectionMrkdwn(EscapeMrkdwn(SanitizeUtf8(text)));
+  return SectionMrkdwn(EscapeMrkdwn(core::SanitizeUtf8(text)));
 }
 
 SlackMessage& SlackMessage::SectionMrkdwn(std::string_view mrkdwn) {
@@ -252,14 +210,14 @@ SlackMessage& SlackMessage::SectionMrkdwn(std::string_view mrkdwn) {
   }
   Block b;
   b.kind = Kind::kSection;
-  b.text = Truncate(SanitizeUtf8(mrkdwn), kMaxTextChars);
+  b.text = Truncate(core::SanitizeUtf8(mrkdwn), kMaxTextChars);
   return Add(std::move(b));
 }
 
 SlackMessage& SlackMessage::CodeBlock(std::string_view code) {
   constexpr std::string_view kOpen = "```\n";
   constexpr std::string_view kClose = "\n```";
-  std::string body = BreakBacktickRuns(EscapeMrkdwn(SanitizeUtf8(code)));
+  std::string body = BreakBacktickRuns(EscapeMrkdwn(core::SanitizeUtf8(code)));
   if (body.empty()) {
     body = "(no output)";
   }
@@ -276,7 +234,7 @@ SlackMessage& SlackMessage::Context(std::string_view text) {
   }
   Block b;
   b.kind = Kind::kContext;
-  b.text = Truncate(EscapeMrkdwn(SanitizeUtf8(text)), kMaxTextChars);
+  b.text = Truncate(EscapeMrkdwn(core::SanitizeUtf8(text)), kMaxTextChars);
   return Add(std::move(b));
 }
 
@@ -298,8 +256,8 @@ SlackMessage& SlackMessage::Actions(std::vector<Button> buttons, std::string_vie
   }
   std::set<std::string> action_ids;
   for (Button& button : buttons) {
-    button.text = SanitizeUtf8(button.text);
-    button.value = SanitizeUtf8(button.value);
+    button.text = core::SanitizeUtf8(button.text);
+    button.value = core::SanitizeUtf8(button.value);
     std::optional<std::string> problem =
         CheckLength("button text", button.text, 1, kMaxButtonTextChars);
     if (!problem) {
@@ -313,10 +271,10 @@ SlackMessage& SlackMessage::Actions(std::vector<Button> buttons, std::string_vie
     }
     if (!problem && button.confirm) {
       ConfirmDialog& d = *button.confirm;
-      d.title = SanitizeUtf8(d.title);
-      d.text = SanitizeUtf8(d.text);
-      d.confirm = SanitizeUtf8(d.confirm);
-      d.deny = SanitizeUtf8(d.deny);
+      d.title = core::SanitizeUtf8(d.title);
+      d.text = core::SanitizeUtf8(d.text);
+      d.confirm = core::SanitizeUtf8(d.confirm);
+      d.deny = core::SanitizeUtf8(d.deny);
       problem = CheckLength("confirm dialog title", d.title, 1, kMaxDialogTitleChars);
       if (!problem) {
         problem = CheckLength("confirm dialog text", EscapeMrkdwn(d.text), 1, kMaxDialogTextChars);
