@@ -19,6 +19,7 @@
 #include "test/integration/https_client.h"
 #include "test/integration/opsgate_process.h"
 #include "test/integration/slack_standin.h"
+#include "test/fakes/form_encode.h"
 
 namespace opsgate::testing {
 namespace {
@@ -28,21 +29,6 @@ using namespace std::chrono_literals;
 constexpr const char* kSecret = "it-audit-signing-secret-1c9a77e0";
 constexpr const char* kToken = "xoxb-it-audit-bot-token-42";
 constexpr const char* kTeam = "T0ALLOWED";
-
-std::string FormEncode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 class AuditCrash : public ::testing::Test {
  protected:

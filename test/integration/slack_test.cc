@@ -14,6 +14,7 @@
 #include "test/integration/https_client.h"
 #include "test/integration/opsgate_process.h"
 #include "test/integration/slack_standin.h"
+#include "test/fakes/form_encode.h"
 
 namespace opsgate::testing {
 namespace {
@@ -23,21 +24,6 @@ using namespace std::chrono_literals;
 constexpr const char* kSecret = "it-signing-secret-8f742231b10e8888";
 constexpr const char* kToken = "xoxb-it-bot-token-5551234";
 constexpr const char* kTeam = "T0ALLOWED";
-
-std::string FormEncode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 int64_t Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(

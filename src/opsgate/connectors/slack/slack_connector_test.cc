@@ -12,9 +12,12 @@
 #include "opsgate/store/sqlite/sqlite_seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
 #include "test/fakes/fake_clock.h"
+#include "test/fakes/form_encode.h"
 
 namespace opsgate::connectors::slack {
 namespace {
+
+using opsgate::testing::FormEncode;
 
 using http::testing::FakeHttpClient;
 using namespace std::chrono_literals;
@@ -33,21 +36,6 @@ constexpr std::string_view kDocSignature =
 
 constexpr std::string_view kTeam = "T1DC2JH3J";
 constexpr std::string_view kBotToken = "xoxb-test-token-123";
-
-std::string FormEncode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 std::string SlashBody(std::string_view text, std::string_view team = kTeam,
                       std::string_view response_url =
