@@ -240,6 +240,16 @@ TEST(Cli, CheckNamesFileLineColumnAndKey) {
   EXPECT_NE(r.err.find(config + ":11:12: server.threads:"), std::string::npos) << r.err;
 }
 
+TEST(Cli, CheckRefusesAnInvalidRedactPattern) {
+  TempDir dir;
+  ASSERT_EQ(RunOpsgate({"init", dir.path()}).exit_code, 0);
+  const std::string config = dir.path() + "/opsgate.yaml";
+  std::ofstream(config, std::ios::app) << "\nredact:\n  extra_patterns:\n    - 'ticket-('\n";
+  const auto r = RunOpsgate({"check", "--config", config});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("redact.extra_patterns"), std::string::npos) << r.err;
+}
+
 TEST(Cli, CheckAcceptsTheStarterConfig) {
   TempDir dir;
   ASSERT_EQ(RunOpsgate({"init", dir.path()}).exit_code, 0);

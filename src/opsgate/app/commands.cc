@@ -18,6 +18,7 @@
 #include "opsgate/app/version.h"
 #include "opsgate/config/loader.h"
 #include "opsgate/crypto/keys.h"
+#include "opsgate/redact/redactor.h"
 
 namespace opsgate::app {
 namespace {
@@ -263,6 +264,9 @@ int RunCheck(const CheckOptions& options) {
     if (!pair) {
       errors.push_back(c.source_path + ": server.tls: " + pair.error().message);
     }
+  }
+  if (auto redactor = redact::Redactor::Create(c.redact.extra_patterns); !redactor) {
+    errors.push_back(c.source_path + ": redact.extra_patterns: " + redactor.error().message);
   }
   for (const auto& w : loaded->warnings) {
     std::cerr << w.ToString() << "\n";

@@ -8,6 +8,7 @@
 #include "opsgate/app/version.h"
 #include "opsgate/app/wiring.h"
 #include "opsgate/config/loader.h"
+#include "opsgate/redact/redactor.h"
 #include "opsgate/http/client/curl_http_client.h"
 #include "opsgate/store/sqlite/sqlite_audit_store.h"
 #include "opsgate/store/sqlite/sqlite_seen_keys.h"
@@ -96,6 +97,15 @@ core::Status Gateway::Build() {
   }
   metrics_token_ = *token;
 
+  auto redactor = redact::Redactor::Create(c.redact.extra_patterns);
+  if (!redactor) {
+    return core::Fail({redactor.error().code, "redact.extra_patterns: " + redactor.error().message});
+  }
+  redactor_ = std::make_unique<redact::Redactor>(std::move(*redactor));
+  // Every string a log line carries passes the redactor; the copy keeps its compiled
+  // rules alive for as long as the logger holds it.
+  log_.SetRedactor([r = *redactor_](std::string_view text) { return r.Redact(text); });
+
   if (c.store.driver != config::StoreDriver::kSqlite) {
     return core::Fail(core::FailedPrecondition("only the sqlite store is available in this build"));
   }
@@ -127,7 +137,7 @@ core::Status Gateway::Build() {
 
   deps_ = std::make_unique<connectors::ConnectorDeps>(
       connectors::ConnectorDeps{clock_, log_, metrics_, *store_, *seen_keys_, *http_client_,
-                                *sender_, *audit_});
+                                *sender_, *audit_, redactor_.get()});
   connectors::ConnectorRegistry registry;
   RegisterConnectors(registry);
   auto created = registry.CreateEnabled(c, *deps_, router_);

@@ -29,6 +29,10 @@
 #include "opsgate/telemetry/log.h"
 #include "opsgate/telemetry/metrics.h"
 
+namespace opsgate::redact {
+class Redactor;
+}  // namespace opsgate::redact
+
 namespace opsgate::app {
 
 struct ServeOverrides {
@@ -76,6 +80,7 @@ class Gateway {
   telemetry::Family<telemetry::Counter>* reloads_ = nullptr;
   // Declaration order is destruction order in reverse: the sender stops before the
   // client it uses, the seen-keys statements are finalized before the store closes.
+  std::unique_ptr<redact::Redactor> redactor_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::SeenKeys> seen_keys_;
   // Before the sender: reply callbacks append outcomes until the sender has stopped.

@@ -124,6 +124,13 @@ struct OutboundConfig {
   std::string ca_file;
 };
 
+struct RedactConfig {
+  // RE2 patterns redacted from logs and stored records besides the built-in rules
+  // (tokens, keys, JWTs, passwords in URLs...); a pattern with a capture group redacts
+  // only the group. Compiled (and refused if invalid) by `serve` and `check`.
+  std::vector<std::string> extra_patterns;
+};
+
 struct Config {
   // The file this was loaded from (absolute), for messages.
   std::string source_path;
@@ -135,6 +142,7 @@ struct Config {
   StoreConfig store;
   AuditConfig audit;
   LogConfig log;
+  RedactConfig redact;
   ConnectorsConfig connectors;
   OutboundConfig outbound;
 };

@@ -361,6 +361,33 @@ void ParseAudit(MapReader map, const Context& ctx, AuditConfig* out) {
   map.Finish();
 }
 
+// A list of non-empty strings.
+ParseResult<std::vector<std::string>> ParseStringList(const YamlNode& node) {
+  std::vector<std::string> out;
+  if (node.kind == YamlNode::Kind::kNull) {
+    return out;
+  }
+  if (node.kind != YamlNode::Kind::kSequence) {
+    return tl::unexpected("expected a list of strings (got " + DescribeNode(node) + ")");
+  }
+  for (const YamlNode& item : node.items) {
+    auto text = ParseText(item);
+    if (!text) {
+      return tl::unexpected(text.error());
+    }
+    if (text->empty()) {
+      return tl::unexpected(std::string("expected a list of non-empty strings (got an empty one)"));
+    }
+    out.push_back(*text);
+  }
+  return out;
+}
+
+void ParseRedact(MapReader map, RedactConfig* out) {
+  map.Read("extra_patterns", ParseStringList, &out->extra_patterns);
+  map.Finish();
+}
+
 void ParseLog(MapReader map, LogConfig* out) {
   map.ReadEnum<std::string>(
       "level", {{"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}},
@@ -510,6 +537,7 @@ void ParseRoot(MapReader map, Context& ctx, Config* out) {
   ParseStore(map.Section("store"), ctx, &out->store);
   ParseAudit(map.Section("audit"), ctx, &out->audit);
   ParseLog(map.Section("log"), &out->log);
+  ParseRedact(map.Section("redact"), &out->redact);
   ParseConnectors(map.Section("connectors"), ctx, &out->connectors);
   ParseOutbound(map.Section("outbound"), ctx, &out->outbound);
   map.Finish();

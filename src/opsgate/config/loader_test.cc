@@ -179,6 +179,22 @@ TEST_F(LoaderTest, AuditSectionIsReadAndChecked) {
   EXPECT_FALSE(Parse(std::string(kProxy) + "audit:\n  colour: red\n").ok());
 }
 
+TEST_F(LoaderTest, RedactPatternsAreAListOfStrings) {
+  const LoadOutcome outcome = Parse(std::string(kProxy) +
+                                    "redact:\n  extra_patterns:\n    - 'ticket-[0-9]{6}'\n"
+                                    "    - 'pin=([0-9]{4})'\n");
+  ASSERT_TRUE(outcome.ok()) << ::testing::PrintToString(outcome.diagnostics);
+  EXPECT_EQ(outcome.config->redact.extra_patterns,
+            (std::vector<std::string>{"ticket-[0-9]{6}", "pin=([0-9]{4})"}));
+  EXPECT_TRUE(Parse(kProxy).config->redact.extra_patterns.empty());
+  const LoadOutcome scalar = Parse(std::string(kProxy) + "redact:\n  extra_patterns: abc\n");
+  ASSERT_FALSE(scalar.ok());
+  EXPECT_NE(scalar.diagnostics.at(0).ToString().find(
+                "redact.extra_patterns: expected a list of strings"),
+            std::string::npos)
+      << scalar.diagnostics.at(0).ToString();
+}
+
 TEST_F(LoaderTest, TlsPathsResolveAgainstTheConfigDirectoryByDefault) {
   const LoadOutcome outcome = Parse(
       "server:\n  tls:\n    cert: tls/server.crt\n"
@@ -445,7 +461,7 @@ TEST_F(LoaderTest, DeepFlowNestingIsRefusedBeforeParsing) {
   const std::string ok = "x: " + std::string(31, '[') + std::string(31, ']') + "\n";
   EXPECT_THAT(Errors(std::string(kProxy) + ok),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, log, connectors, outbound)")));
+                             "audit, log, redact, connectors, outbound)")));
 }
 
 TEST_F(LoaderTest, DeepBlockNestingIsRefusedBeforeParsing) {
@@ -475,7 +491,7 @@ TEST_F(LoaderTest, NestingTheScanUnderestimatesIsRefusedWhileBuilding) {
   }
   EXPECT_THAT(Errors(yaml),
               ElementsAre(At("3:1: k0: unknown key (expected one of dev, data_dir, server, "
-                             "store, audit, log, connectors, outbound)"),
+                             "store, audit, log, redact, connectors, outbound)"),
                           At("19:33: " + path +
                              "[0]: nesting is deeper than 32 levels (flatten the structure)")));
 }
@@ -491,11 +507,11 @@ TEST_F(LoaderTest, BracketsInQuotesCommentsAndBlockScalarsDoNotCountAsNesting) {
   EXPECT_THAT(Errors(std::string(kProxy) + "x: '" + many + "'\ny: \"" + many + "\" # " + many +
                      "\nz: |\n  " + many + "\n   " + many + "\n"),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, log, connectors, outbound)"),
+                             "audit, log, redact, connectors, outbound)"),
                           At("4:1: y: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, log, connectors, outbound)"),
+                             "audit, log, redact, connectors, outbound)"),
                           At("5:1: z: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, log, connectors, outbound)")));
+                             "audit, log, redact, connectors, outbound)")));
 }
 
 TEST_F(LoaderTest, OversizeTextIsRefused) {

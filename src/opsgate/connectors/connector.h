@@ -28,6 +28,10 @@
 #include "opsgate/telemetry/log.h"
 #include "opsgate/telemetry/metrics.h"
 
+namespace opsgate::redact {
+class Redactor;
+}  // namespace opsgate::redact
+
 namespace opsgate::connectors {
 
 // What a connector may use. All references outlive every connector.
@@ -46,6 +50,9 @@ struct ConnectorDeps {
   // The audit log (audit/sink.h): every request before anything acts on it, every
   // rejection, every outcome. Outlives the sender, so reply callbacks may append.
   audit::AuditSink& audit;
+  // Strips secrets (tokens, keys, passwords...) from text before it is stored; null
+  // stores text as received (tests).
+  const redact::Redactor* redactor = nullptr;
 };
 
 class Connector {

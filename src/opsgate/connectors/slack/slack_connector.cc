@@ -9,6 +9,7 @@
 #include "opsgate/connectors/slack/verifier.h"
 #include "opsgate/connectors/slack/web_api.h"
 #include "opsgate/core/strings.h"
+#include "opsgate/redact/redactor.h"
 
 namespace opsgate::connectors::slack {
 namespace {
@@ -153,7 +154,9 @@ void SlackConnector::AuditAccepted(const pipeline::Message& message, std::string
   // Sensitive fields: stored plain until field encryption (issue 4, AES-256-GCM
   // envelopes) seals them here; the record format already has room (audit::Field).
   record.user_name = audit::Field::Plain(message.user_name);
-  record.text = audit::Field::Plain(message.text);
+  // People paste secrets into chat; the audit log must not become where they leak.
+  record.text = audit::Field::Plain(deps_.redactor != nullptr ? deps_.redactor->Redact(message.text)
+                                                                : message.text);
   // The completion runs on the audit writer's thread. It keeps copies of what the
   // refusal needs, never the request (which belongs to the I/O thread).
   deps_.audit.Append(

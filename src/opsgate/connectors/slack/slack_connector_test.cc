@@ -12,6 +12,7 @@
 #include "opsgate/store/sqlite/sqlite_seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
 #include "test/fakes/fake_clock.h"
+#include "opsgate/redact/redactor.h"
 #include "test/fakes/form_encode.h"
 
 namespace opsgate::connectors::slack {
@@ -101,7 +102,8 @@ class SlackConnectorTest : public ::testing::Test {
           }
         });
     deps_ = std::make_unique<ConnectorDeps>(
-        ConnectorDeps{clock_, log_, metrics_, *store_, *seen_, http_, *sender_, audit_});
+        ConnectorDeps{clock_, log_, metrics_, *store_, *seen_, http_, *sender_, audit_,
+                      &redactor_});
   }
   ~SlackConnectorTest() override {
     if (sender_) {
@@ -172,6 +174,7 @@ class SlackConnectorTest : public ::testing::Test {
   FakeHttpClient http_;
   audit::MemoryAuditSink audit_;
   std::unique_ptr<http::RetryingSender> sender_;
+  redact::Redactor redactor_ = redact::Redactor::Create().value();
   std::unique_ptr<ConnectorDeps> deps_;
   std::unique_ptr<SlackConnector> connector_;
 };
@@ -282,6 +285,18 @@ TEST_F(SlackConnectorTest, AuditsTheRequestBeforeActingAndTheReplyOutcome) {
   EXPECT_EQ(records[1].correlation_id, "corr-1");
   EXPECT_EQ(records[1].action, "slack.response_url");
   EXPECT_EQ(records[1].result, "ok");
+}
+
+TEST_F(SlackConnectorTest, SecretsInTheTextAreRedactedBeforeTheyAreRecorded) {
+  auto& c = Connector();
+  // AWS's documented example key id: the shape of a real one, pasted into chat.
+  const auto r = c.Handle(SignedForm(SlashBody("ping AKIAIOSFODNN7EXAMPLE")));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto records = audit_.records();
+  ASSERT_FALSE(records.empty());
+  const std::string stored = records[0].text.bytes;
+  EXPECT_EQ(stored.find("AKIAIOSFODNN7EXAMPLE"), std::string::npos) << stored;
+  EXPECT_NE(stored.find("[redacted:aws-access-key-id]"), std::string::npos) << stored;
 }
 
 TEST_F(SlackConnectorTest, DoesNotActWhenTheAuditAppendFails) {
