@@ -288,6 +288,9 @@ core::Status Gateway::Reload() {
   if (slack_differs(*fresh, *old)) {
     needs_restart.emplace_back("connectors.slack");
   }
+  if (fresh->redact.extra_patterns != old->redact.extra_patterns) {
+    needs_restart.emplace_back("redact.extra_patterns");
+  }
   if (fresh->outbound.ca_file != old->outbound.ca_file) {
     needs_restart.emplace_back("outbound.ca_file");
   }
