@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "opsgate/core/strings.h"
+#include "opsgate/core/unique_fd.h"
 #include "opsgate/crypto/aead.h"
 #include "opsgate/crypto/hash.h"
 #include "opsgate/crypto/keys.h"
@@ -28,21 +29,7 @@ constexpr size_t kMaxCachedDeks = 4096;
 
 std::string Errno() { return std::strerror(errno); }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = core::UniqueFd;
 
 core::Result<core::Secret> ReadKeyFile(const fs::path& path) {
   const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));

@@ -7,25 +7,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "opsgate/core/unique_fd.h"
+
 namespace opsgate::config::internal {
 namespace {
 
-// Closes the descriptor on every path out of ReadFileAtMost.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = core::UniqueFd;
 
 tl::unexpected<FileError> ErrnoError(int err) {
   if (err == ENOENT || err == ENOTDIR || err == ELOOP) {
