@@ -68,7 +68,7 @@ class Reader {
     }
     return v;
   }
-  // Like Bytes() without the copy.
+  // A length-prefixed field, pointing into the input (Bytes() copies it).
   core::Result<std::string_view> View(std::string_view what) {
     const size_t at = pos_;
     auto len = U32(what);
@@ -86,20 +86,7 @@ class Reader {
     return v;
   }
   core::Result<std::string> Bytes(std::string_view what) {
-    const size_t at = pos_;
-    auto len = U32(what);
-    if (!len) {
-      return core::Fail(len.error());
-    }
-    if (*len > in_.size() - pos_) {
-      return core::Fail(core::DataLoss("audit record: " + std::string(what) + " at offset " +
-                                       std::to_string(at) + " claims " + std::to_string(*len) +
-                                       " bytes but only " + std::to_string(in_.size() - pos_) +
-                                       " remain"));
-    }
-    std::string s(in_.substr(pos_, *len));
-    pos_ += *len;
-    return s;
+    return View(what).transform([](std::string_view v) { return std::string(v); });
   }
 
  private:

@@ -36,6 +36,9 @@ std::string_view Trim(std::string_view s);
 // no leading '+'); nullopt on anything else or on overflow.
 std::optional<uint64_t> ParseDigits(std::string_view s);
 
+// The value of hex digit `c` (either case), or -1.
+int HexDigitValue(char c);
+
 // Levenshtein edit distance, for did-you-mean suggestions.
 size_t EditDistance(std::string_view a, std::string_view b);
 

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "opsgate/core/check.h"
+#include "opsgate/core/strings.h"
 
 namespace opsgate::crypto {
 namespace {
@@ -20,19 +21,6 @@ constexpr char kBase64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr char kBase64UrlAlphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 // Value of `c` in the given 64-character alphabet, or -1.
 int Base64Value(char c, const char* alphabet) {
@@ -186,8 +174,8 @@ core::Result<std::string> HexDecode(std::string_view hex) {
   std::string out;
   out.reserve(hex.size() / 2);
   for (size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = HexValue(hex[i]);
-    const int lo = HexValue(hex[i + 1]);
+    const int hi = core::HexDigitValue(hex[i]);
+    const int lo = core::HexDigitValue(hex[i + 1]);
     if (hi < 0 || lo < 0) {
       return core::Fail(core::InvalidArgument("hex: invalid character at offset " +
                                               std::to_string(hi < 0 ? i : i + 1)));

@@ -61,21 +61,21 @@ std::optional<LogLevel> ParseLogLevel(std::string_view name) {
 }
 
 Field::Field(std::string_view key, std::string_view value)
-    : key_(key), json_(Quote(value)), is_text_(true), text_(value) {}
-Field::Field(std::string_view key, int64_t value) : key_(key), json_(std::to_string(value)) {}
-Field::Field(std::string_view key, uint64_t value) : key_(key), json_(std::to_string(value)) {}
+    : key_(key), value_(value), is_text_(true) {}
+Field::Field(std::string_view key, int64_t value) : key_(key), value_(std::to_string(value)) {}
+Field::Field(std::string_view key, uint64_t value) : key_(key), value_(std::to_string(value)) {}
 Field::Field(std::string_view key, double value) : key_(key) {
   if (!std::isfinite(value)) {
-    json_ = "null";
+    value_ = "null";
     return;
   }
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.6g", value);
-  json_ = buf;
+  value_ = buf;
 }
-Field::Field(std::string_view key, bool value) : key_(key), json_(value ? "true" : "false") {}
+Field::Field(std::string_view key, bool value) : key_(key), value_(value ? "true" : "false") {}
 Field::Field(std::string_view key, const core::Secret& value)
-    : key_(key), json_(Quote(value.ToString())) {}
+    : key_(key), value_(Quote(value.ToString())) {}
 
 std::unique_ptr<LogSink> MakeStderrSink() { return std::make_unique<SpdlogStderrSink>(); }
 
@@ -114,10 +114,12 @@ std::string Logger::Format(LogLevel level, std::string_view event,
     line += ',';
     line += Quote(f.key());
     line += ':';
-    if (redactor_ && f.is_text()) {
-      line += Quote(redactor_(f.text()));
+    if (!f.is_text()) {
+      line += f.value();
+    } else if (redactor_) {
+      line += Quote(redactor_(f.value()));
     } else {
-      line += f.json();
+      line += Quote(f.value());
     }
   }
   line += '}';

@@ -37,7 +37,8 @@ enum class LogLevel {
 std::string_view LogLevelName(LogLevel level);
 std::optional<LogLevel> ParseLogLevel(std::string_view name);
 
-// One key/value pair; the value is stored already JSON-encoded.
+// One key/value pair. Text values are kept raw (the Logger escapes them, after its
+// redactor if it has one); every other value is kept JSON-encoded.
 class Field {
  public:
   Field(std::string_view key, std::string_view value);
@@ -52,17 +53,15 @@ class Field {
   Field(std::string_view key, const core::Secret& value);
 
   const std::string& key() const { return key_; }
-  const std::string& json() const { return json_; }
-  // True for string fields (the only ones a Logger redactor rewrites); text() is then
-  // the raw value, before JSON encoding.
+  // True for string fields, the only ones a Logger redactor rewrites.
   bool is_text() const { return is_text_; }
-  const std::string& text() const { return text_; }
+  // The raw text (is_text()) or the JSON-encoded value (otherwise).
+  const std::string& value() const { return value_; }
 
  private:
   std::string key_;
-  std::string json_;
+  std::string value_;
   bool is_text_ = false;
-  std::string text_;
 };
 
 // Where finished lines go. Write() receives a line without the trailing newline.

@@ -49,19 +49,6 @@ bool IsId(std::string_view s) {
   return !s.empty() && s.size() <= kMaxIdBytes && std::all_of(s.begin(), s.end(), IsIdChar);
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // Percent-decodes one name or value; `what` names it in errors.
 core::Result<std::string> DecodeComponent(std::string_view in, size_t max_bytes,
                                           const std::string& what) {
@@ -72,8 +59,8 @@ core::Result<std::string> DecodeComponent(std::string_view in, size_t max_bytes,
     if (c == '+') {
       c = ' ';
     } else if (c == '%') {
-      const int hi = i + 1 < in.size() ? HexValue(in[i + 1]) : -1;
-      const int lo = i + 2 < in.size() ? HexValue(in[i + 2]) : -1;
+      const int hi = i + 1 < in.size() ? core::HexDigitValue(in[i + 1]) : -1;
+      const int lo = i + 2 < in.size() ? core::HexDigitValue(in[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
         return Invalid("malformed percent-encoding in " + what + " at byte " + std::to_string(i) +
                        ": '%' must be followed by two hex digits");
