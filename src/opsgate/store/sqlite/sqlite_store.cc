@@ -62,6 +62,15 @@ constexpr Migration kMigrations[] = {
         key_id       TEXT    NOT NULL
       );
     )sql"},
+    // Export cursors (audit/export): per exporter, the next audit seq to send. Updated
+    // only after the records before it were handed to the receiver (at least once).
+    {4, R"sql(
+      CREATE TABLE export_cursors (
+        name       TEXT    PRIMARY KEY,
+        next_seq   INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    )sql"},
 };
 
 constexpr bool MigrationsAreConsecutive() {
