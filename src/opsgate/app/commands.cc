@@ -10,6 +10,7 @@
 #include "opsgate/app/gateway.h"
 #include "opsgate/audit/merkle.h"
 #include "opsgate/audit/record.h"
+#include "opsgate/audit/sealing.h"
 #include "opsgate/audit/verifier.h"
 #include "opsgate/core/strings.h"
 #include "opsgate/crypto/hash.h"
@@ -17,6 +18,7 @@
 #include "opsgate/app/init.h"
 #include "opsgate/app/version.h"
 #include "opsgate/config/loader.h"
+#include "opsgate/crypto/key_provider.h"
 #include "opsgate/crypto/keys.h"
 #include "opsgate/redact/redactor.h"
 
@@ -52,20 +54,23 @@ int PrintLoadError(const core::Error& e) {
   return 1;
 }
 
-// The audit section of the config and the opened audit database; prints the problem and
-// returns nullopt on failure.
+// The audit section of the config, the opened audit database and, when the key files
+// are readable, what opens sealed fields; prints the problem and returns nullopt on
+// failure.
 struct OpenedAudit {
   config::AuditConfig config;
   std::unique_ptr<store::SqliteAuditStore> store;
+  std::unique_ptr<crypto::LocalFileKeyProvider> keys;  // null: sealed fields stay sealed
+  std::unique_ptr<crypto::FieldSealer> sealer;
 };
 
-std::optional<OpenedAudit> OpenAudit(const std::string& config_path, std::string_view command) {
-  auto loaded = config::LoadConfigFile(config_path);
+std::optional<OpenedAudit> OpenAudit(const AuditOptions& options, std::string_view command) {
+  auto loaded = config::LoadConfigFile(options.config_path);
   if (!loaded) {
     std::cerr << loaded.error().message << "\n";
     return std::nullopt;
   }
-  OpenedAudit out{loaded->config->audit, nullptr};
+  OpenedAudit out{loaded->config->audit, nullptr, nullptr, nullptr};
   if (!fs::exists(out.config.path)) {
     std::cerr << "opsgate audit " << command << ": no audit log at " << out.config.path
               << " (audit.path); it is created by `opsgate serve`\n";
@@ -77,15 +82,30 @@ std::optional<OpenedAudit> OpenAudit(const std::string& config_path, std::string
     return std::nullopt;
   }
   out.store = std::move(*store);
+  if (options.decrypt) {
+    auto keys = crypto::LocalFileKeyProvider::Open(loaded->config->keys.dir);
+    if (keys) {
+      out.keys = std::move(*keys);
+      out.sealer = std::make_unique<crypto::FieldSealer>(*out.keys);
+    } else {
+      std::cerr << "opsgate audit " << command << ": sealed fields stay sealed: "
+                << keys.error().message << "\n";
+    }
+  }
   return out;
 }
 
-void PrintRecord(const store::AuditRow& row) {
+void PrintRecord(const store::AuditRow& row, crypto::FieldSealer* sealer) {
   auto rec = audit::DecodeRecord(row.record);
   if (!rec) {
     std::cout << "{\"seq\":" << row.seq << ",\"error\":\"" << core::JsonEscape(rec.error().message)
               << "\"}\n";
     return;
+  }
+  if (sealer != nullptr) {
+    if (auto st = audit::OpenRecordFields(*rec, *sealer); !st) {
+      std::cerr << "opsgate audit: cannot open sealed fields of " << st.error().message << "\n";
+    }
   }
   std::cout << audit::RecordToJson(*rec) << "\n";
 }
@@ -93,7 +113,7 @@ void PrintRecord(const store::AuditRow& row) {
 }  // namespace
 
 int RunAuditVerify(const AuditOptions& options) {
-  auto opened = OpenAudit(options.config_path, "verify");
+  auto opened = OpenAudit(options, "verify");
   if (!opened) {
     return 1;
   }
@@ -127,13 +147,13 @@ int RunAuditVerify(const AuditOptions& options) {
 }
 
 int RunAuditShow(const AuditOptions& options) {
-  auto opened = OpenAudit(options.config_path, "show");
+  auto opened = OpenAudit(options, "show");
   if (!opened) {
     return 1;
   }
   auto st = opened->store->ForEachRecord(options.from, options.limit,
-                                         [](const store::AuditRow& row) {
-                                           PrintRecord(row);
+                                         [&](const store::AuditRow& row) {
+                                           PrintRecord(row, opened->sealer.get());
                                            return true;
                                          });
   if (!st) {
@@ -144,7 +164,7 @@ int RunAuditShow(const AuditOptions& options) {
 }
 
 int RunAuditProve(const AuditOptions& options) {
-  auto opened = OpenAudit(options.config_path, "prove");
+  auto opened = OpenAudit(options, "prove");
   if (!opened) {
     return 1;
   }
@@ -202,7 +222,7 @@ volatile std::sig_atomic_t g_tail_stop = 0;
 }  // namespace
 
 int RunAuditTail(const AuditOptions& options) {
-  auto opened = OpenAudit(options.config_path, "tail");
+  auto opened = OpenAudit(options, "tail");
   if (!opened) {
     return 1;
   }
@@ -216,7 +236,7 @@ int RunAuditTail(const AuditOptions& options) {
   std::signal(SIGTERM, [](int) { g_tail_stop = 1; });
   do {
     auto st = opened->store->ForEachRecord(next, UINT64_MAX, [&](const store::AuditRow& row) {
-      PrintRecord(row);
+      PrintRecord(row, opened->sealer.get());
       next = row.seq + 1;
       return true;
     });
@@ -229,6 +249,38 @@ int RunAuditTail(const AuditOptions& options) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   } while (options.follow && g_tail_stop == 0);
+  return 0;
+}
+
+int RunKeys(const KeysOptions& options) {
+  auto loaded = config::LoadConfigFile(options.config_path);
+  if (!loaded) {
+    return PrintLoadError(loaded.error());
+  }
+  const std::string& dir = loaded->config->keys.dir;
+  auto keys = crypto::LocalFileKeyProvider::Open(dir);
+  if (!keys) {
+    std::cerr << "opsgate keys: " << keys.error().message << "\n";
+    return 1;
+  }
+  if (options.rotate) {
+    const std::string before = (*keys)->CurrentKeyId();
+    auto id = (*keys)->Rotate();
+    if (!id) {
+      std::cerr << "opsgate keys rotate: " << id.error().message << "\n";
+      return 1;
+    }
+    std::cout << "key-encryption key " << *id << " is now current in " << dir << "\n"
+              << "retired " << before << " (kept as data-" << before
+              << ".key: records sealed under it stay readable; keep it)\n"
+              << "a running opsgate starts using the new key on SIGHUP (kill -HUP <pid>) or "
+                 "restart, and audits the rotation\n";
+    return 0;
+  }
+  const std::string current = (*keys)->CurrentKeyId();
+  for (const std::string& id : (*keys)->KeyIds()) {
+    std::cout << id << (id == current ? "  current" : "  retired") << "\n";
+  }
   return 0;
 }
 

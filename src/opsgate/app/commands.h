@@ -33,6 +33,13 @@ struct AuditOptions {
   uint64_t limit = 100;     // show: most records; tail: how many of the last
   uint64_t seq = 0;         // prove: the record
   bool follow = false;      // tail: keep printing new records
+  bool decrypt = true;      // show/tail: open sealed fields when keys.dir is readable
+};
+
+// opsgate keys list|rotate (key-encryption keys in keys.dir).
+struct KeysOptions {
+  std::string config_path;
+  bool rotate = false;      // false: list
 };
 
 int RunServe(const ServeOptions& options);
@@ -45,6 +52,9 @@ int RunAuditShow(const AuditOptions& options);
 int RunAuditProve(const AuditOptions& options);
 // The last options.limit records as JSON lines; with follow, then every new one.
 int RunAuditTail(const AuditOptions& options);
+// list: one line per key id, "current" or "retired". rotate: a new current key; old keys
+// stay for reading old records; a running server picks it up on SIGHUP.
+int RunKeys(const KeysOptions& options);
 int RunInit(const InitCommandOptions& options);
 int RunCheck(const CheckOptions& options);
 

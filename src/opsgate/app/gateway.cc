@@ -30,6 +30,7 @@ http::ServerOptions ServerOptionsFor(const config::Config& c, const ServeOverrid
 }
 
 core::Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(const config::AuditConfig& c,
+                                                            crypto::FieldSealer* sealer,
                                                             const core::Clock& clock,
                                                             telemetry::Logger& log) {
   auto signer = audit::TreeHeadSigner::FromPemFile(c.signing_key);
@@ -44,13 +45,16 @@ core::Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(const config::AuditC
   options.max_batch = c.max_batch;
   options.tree_head_every = c.tree_head_every;
   options.tree_head_interval = c.tree_head_interval;
+  options.sealer = sealer;
   auto opened = audit::AuditLog::Open(std::move(*store), std::move(*signer), clock, log, options);
   if (!opened) {
     core::Error e = opened.error();
     e.message = "audit log " + c.path + ": " + e.message;
     return core::Fail(std::move(e));
   }
-  log.Info("audit.opened", {{"path", c.path}, {"records", (*opened)->size()}});
+  log.Info("audit.opened", {{"path", c.path},
+                            {"records", (*opened)->size()},
+                            {"sealed_fields", sealer != nullptr}});
   return opened;
 }
 
@@ -116,7 +120,20 @@ core::Status Gateway::Build() {
   seen_keys_ = std::make_unique<store::SqliteSeenKeys>(**store);
   store_ = std::move(*store);
 
-  auto audit_log = OpenAuditLog(c.audit, clock_, log_);
+  crypto::FieldSealer* sealer = nullptr;
+  if (c.audit.seal_fields) {
+    auto keys = crypto::LocalFileKeyProvider::Open(c.keys.dir);
+    if (!keys) {
+      core::Error e = keys.error();
+      e.message = "keys.dir: " + e.message +
+                  " (`opsgate init` writes keys/data.key; or set audit.seal_fields: false)";
+      return core::Fail(std::move(e));
+    }
+    key_provider_ = std::move(*keys);
+    sealer_ = std::make_unique<crypto::FieldSealer>(*key_provider_);
+    sealer = sealer_.get();
+  }
+  auto audit_log = OpenAuditLog(c.audit, sealer, clock_, log_);
   if (!audit_log) {
     return core::Fail(audit_log.error());
   }
@@ -213,6 +230,22 @@ std::shared_ptr<const core::Secret> Gateway::MetricsToken() const {
   return metrics_token_;
 }
 
+void Gateway::NoteKeyRotation(const std::string& before, const std::string& after) {
+  log_.Info("keys.rotated", {{"previous_key", before}, {"current_key", after}});
+  audit::Record r;
+  r.kind = audit::RecordKind::kAdmin;
+  r.correlation_id = "keys-rotate-" + after;
+  r.action = "keys.rotate";
+  r.resource = "kek:" + after;
+  r.result = "ok";
+  r.reason = "key-encryption key " + before + " retired, " + after + " current";
+  audit_->Append(std::move(r), [this](core::Result<uint64_t> seq) {
+    if (!seq) {
+      log_.Error("audit.append_failed", {{"event", "keys.rotate"}, {"error", seq.error().message}});
+    }
+  });
+}
+
 core::Status Gateway::Reload() {
   std::shared_ptr<const config::Config> old;
   {
@@ -242,6 +275,17 @@ core::Status Gateway::Reload() {
       return rejected(st.error());
     }
   }
+  // Key files: `opsgate keys rotate` wrote a new data.key; start sealing under it.
+  if (key_provider_ != nullptr) {
+    const std::string before = key_provider_->CurrentKeyId();
+    auto changed = key_provider_->Reload();
+    if (!changed) {
+      return rejected(changed.error());
+    }
+    if (*changed) {
+      NoteKeyRotation(before, key_provider_->CurrentKeyId());
+    }
+  }
   server_->SetLimits(fresh->server.limits);
   if (auto level = telemetry::ParseLogLevel(fresh->log.level)) {
     log_.SetLevel(*level);
@@ -264,7 +308,8 @@ core::Status Gateway::Reload() {
   if (fresh->audit.path != old->audit.path || fresh->audit.signing_key != old->audit.signing_key ||
       fresh->audit.tree_head_every != old->audit.tree_head_every ||
       fresh->audit.tree_head_interval != old->audit.tree_head_interval ||
-      fresh->audit.max_batch != old->audit.max_batch) {
+      fresh->audit.max_batch != old->audit.max_batch ||
+      fresh->audit.seal_fields != old->audit.seal_fields || fresh->keys.dir != old->keys.dir) {
     needs_restart.emplace_back("audit");
   }
   // Connectors and the outbound client are built once at start.

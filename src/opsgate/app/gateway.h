@@ -17,6 +17,7 @@
 
 #include "opsgate/audit/writer.h"
 #include "opsgate/config/config.h"
+#include "opsgate/crypto/key_provider.h"
 #include "opsgate/connectors/connector.h"
 #include "opsgate/core/clock.h"
 #include "opsgate/core/result.h"
@@ -70,6 +71,8 @@ class Gateway {
   core::Status Build();
   void DrainOutbound();
   void CloseAudit();
+  // Logs and audits that the key-encryption key changed (after SIGHUP).
+  void NoteKeyRotation(const std::string& before, const std::string& after);
   std::shared_ptr<const core::Secret> MetricsToken() const;
 
   std::shared_ptr<const config::Config> config_;  // GUARDED_BY(mu_) after Start
@@ -83,6 +86,9 @@ class Gateway {
   std::unique_ptr<redact::Redactor> redactor_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::SeenKeys> seen_keys_;
+  // Seal audit fields; they outlive the audit log that uses them.
+  std::unique_ptr<crypto::LocalFileKeyProvider> key_provider_;
+  std::unique_ptr<crypto::FieldSealer> sealer_;
   // Before the sender: reply callbacks append outcomes until the sender has stopped.
   std::unique_ptr<audit::AuditLog> audit_;
   std::unique_ptr<http::HttpClient> http_client_;

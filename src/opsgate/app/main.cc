@@ -59,7 +59,9 @@ int main(int argc, char** argv) {
   auto* verify_cmd = audit_cmd->add_subcommand(
       "verify", "Re-derive every record hash, tree-head root and signature. Exit 0: "
                 "\"verified N records, M tree heads\"; exit 1 names the first bad record and why.");
-  auto* show_cmd = audit_cmd->add_subcommand("show", "Print records as JSON lines.");
+  auto* show_cmd = audit_cmd->add_subcommand(
+      "show", "Print records as JSON lines; sealed fields are opened with the keys in keys.dir "
+              "when they are readable.");
   show_cmd->add_option("--from", audit.from, "First sequence number")->capture_default_str();
   show_cmd->add_option("--limit", audit.limit, "Most records to print")->capture_default_str();
   auto* prove_cmd = audit_cmd->add_subcommand(
@@ -72,6 +74,21 @@ int main(int argc, char** argv) {
   tail_cmd->add_flag("-f,--follow", audit.follow, "Keep printing new records until Ctrl-C");
   for (auto* cmd : {verify_cmd, show_cmd, prove_cmd, tail_cmd}) {
     cmd->add_option("--config", audit.config_path, "Config file (YAML)")->required();
+  }
+  for (auto* cmd : {show_cmd, tail_cmd}) {
+    cmd->add_flag("!--sealed", audit.decrypt, "Print sealed fields as stored, without opening them");
+  }
+
+  opsgate::app::KeysOptions keys;
+  auto* keys_cmd = app.add_subcommand(
+      "keys", "Key-encryption keys that seal sensitive audit fields (keys.dir).");
+  keys_cmd->require_subcommand(1);
+  auto* keys_list_cmd = keys_cmd->add_subcommand("list", "Print each key id, current or retired.");
+  auto* keys_rotate_cmd = keys_cmd->add_subcommand(
+      "rotate", "Make a new key current; old keys stay so old records remain readable. "
+                "Nothing is rewritten. A running server switches on SIGHUP.");
+  for (auto* cmd : {keys_list_cmd, keys_rotate_cmd}) {
+    cmd->add_option("--config", keys.config_path, "Config file (YAML)")->required();
   }
 
   auto* version_cmd = app.add_subcommand("version", "Print the version.");
@@ -104,6 +121,10 @@ int main(int argc, char** argv) {
     if (*tail_cmd) {
       return opsgate::app::RunAuditTail(audit);
     }
+  }
+  if (*keys_cmd) {
+    keys.rotate = keys_rotate_cmd->parsed();
+    return opsgate::app::RunKeys(keys);
   }
   if (*version_cmd) {
     std::cout << "opsgate " OPSGATE_VERSION "\n";

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "opsgate/audit/sealing.h"
+
 namespace opsgate::audit {
 namespace {
 
@@ -191,13 +193,35 @@ void AuditLog::WriterLoop() {
 }
 
 void AuditLog::Commit(std::vector<Pending>& batch) {
-  std::vector<store::AuditRow> rows(batch.size());
-  std::vector<Hash> leaves(batch.size());
   const uint64_t first = durable_.load(std::memory_order_relaxed);
   const int64_t now_ms = UnixMillis(clock_.Now());
+  // Records whose sealing fails are answered at once and take no seq.
+  size_t kept = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     Record& r = batch[i].record;
-    r.seq = first + i;
+    r.seq = first + kept;
+    if (options_.sealer != nullptr) {
+      if (core::Status st = SealRecordFields(r, *options_.sealer); !st) {
+        log_.Error("audit.seal_failed", {{"error", st.error().message}});
+        core::Error e = st.error();
+        e.message = "audit record not stored (the request must not be acted on): " + e.message;
+        batch[i].done(core::Fail(std::move(e)));
+        continue;
+      }
+    }
+    if (kept != i) {
+      batch[kept] = std::move(batch[i]);
+    }
+    ++kept;
+  }
+  batch.resize(kept);
+  if (batch.empty()) {
+    return;
+  }
+  std::vector<store::AuditRow> rows(batch.size());
+  std::vector<Hash> leaves(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Record& r = batch[i].record;
     if (r.timestamp_ms == 0) {
       r.timestamp_ms = now_ms;
     }

@@ -32,6 +32,7 @@
 #include "opsgate/audit/sink.h"
 #include "opsgate/audit/tree_head.h"
 #include "opsgate/core/clock.h"
+#include "opsgate/crypto/key_provider.h"
 #include "opsgate/store/audit_store.h"
 #include "opsgate/telemetry/log.h"
 
@@ -46,6 +47,10 @@ struct AuditLogOptions {
   uint64_t tree_head_every = 1000;
   // ...or this long after the last one, if records arrived since.
   std::chrono::milliseconds tree_head_interval{10000};
+  // When set, sensitive fields are sealed (sealing.h) before a record is encoded and
+  // hashed. A record whose sealing fails is not stored: its caller gets the error. Not
+  // owned; must outlive the log.
+  crypto::FieldSealer* sealer = nullptr;
 };
 
 class AuditLog final : public AuditSink {

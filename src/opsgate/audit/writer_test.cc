@@ -6,9 +6,11 @@
 #include <random>
 #include <thread>
 
+#include "opsgate/audit/sealing.h"
 #include "opsgate/audit/verifier.h"
 #include "opsgate/core/check.h"
 #include "opsgate/crypto/keys.h"
+#include "opsgate/crypto/testing/fake_key_provider.h"
 #include "opsgate/store/sqlite/sqlite_audit_store.h"
 
 namespace opsgate::audit {
@@ -191,6 +193,50 @@ TEST_F(AuditLogTest, FailedAppendReachesTheCaller) {
   EXPECT_EQ(r.error().code, core::ErrorCode::kUnavailable);
   EXPECT_NE(r.error().message.find("must not be acted on"), std::string::npos);
   EXPECT_EQ((*log)->size(), 0u);
+}
+
+TEST_F(AuditLogTest, WithASealerSensitiveFieldsAreStoredSealedAndTheLogVerifiesWithoutTheKey) {
+  crypto::testing::FakeKeyProvider kek;
+  crypto::FieldSealer sealer(kek);
+  AuditLogOptions o;
+  o.sealer = &sealer;
+  Fill(3, o);
+  EXPECT_TRUE(Verify().ok);
+  auto raw = RawStore();
+  int seen = 0;
+  ASSERT_TRUE(raw->ForEachRecord(0, 10, [&](const store::AuditRow& row) {
+                   EXPECT_EQ(row.record.find("ping "), std::string::npos) << "text stored in clear";
+                   auto rec = DecodeRecord(row.record);
+                   EXPECT_TRUE(rec.has_value());
+                   EXPECT_TRUE(rec->text.sealed());
+                   EXPECT_TRUE(OpenRecordFields(*rec, sealer).has_value());
+                   EXPECT_EQ(rec->text.bytes, "ping " + std::to_string(seen));
+                   ++seen;
+                   return true;
+                 }).has_value());
+  EXPECT_EQ(seen, 3);
+}
+
+TEST_F(AuditLogTest, ARecordThatCannotBeSealedIsNotStoredAndItsCallerIsTold) {
+  crypto::testing::FakeKeyProvider kek;
+  kek.set_fail(true);  // a fresh sealer must wrap a new data key first: that fails
+  crypto::FieldSealer sealer(kek);
+  AuditLogOptions o;
+  o.sealer = &sealer;
+  auto log = Open(o);
+  auto r = log->AppendAndWait(Req(0));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, core::ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("must not be acted on"), std::string::npos) << r.error();
+  EXPECT_EQ(log->size(), 0u);
+
+  kek.set_fail(false);
+  // The failed record took no seq: the next one is 0 and the log verifies.
+  auto next = log->AppendAndWait(Req(1));
+  ASSERT_TRUE(next.has_value()) << next.error();
+  EXPECT_EQ(*next, 0u);
+  ASSERT_TRUE(log->Close().has_value());
+  EXPECT_TRUE(Verify().ok);
 }
 
 // --- tampering: verify names the first bad record ---------------------------------

@@ -80,6 +80,17 @@ struct AuditConfig {
   std::chrono::milliseconds tree_head_interval{10000};
   // Most records per commit (one fsync) (1..65,536).
   size_t max_batch = 1024;
+  // Seal the sensitive fields (user name, text, slots, output) with AES-256-GCM under
+  // data keys wrapped by the key-encryption key in keys.dir (audit/sealing.h).
+  bool seal_fields = true;
+};
+
+// Key-encryption keys (crypto/key_provider.h): what seals audit fields and, later,
+// other secrets at rest. `opsgate keys rotate` makes a new one current.
+struct KeysConfig {
+  // Directory of LocalFileKeyProvider: data.key (current) and data-<id>.key (retired).
+  // Default <data_dir>/keys. Absolute after loading.
+  std::string dir;
 };
 
 struct LogConfig {
@@ -141,6 +152,7 @@ struct Config {
   ServerConfig server;
   StoreConfig store;
   AuditConfig audit;
+  KeysConfig keys;
   LogConfig log;
   RedactConfig redact;
   ConnectorsConfig connectors;

@@ -358,6 +358,16 @@ void ParseAudit(MapReader map, const Context& ctx, AuditConfig* out) {
   map.ReadDuration("tree_head_interval", std::chrono::seconds(1), std::chrono::hours(1),
                    &out->tree_head_interval);
   map.ReadInteger("max_batch", 1, 65'536, &out->max_batch);
+  map.ReadBool("seal_fields", &out->seal_fields);
+  if (!out->seal_fields) {
+    map.Warning("seal_fields", "audit records will hold message text and user names in clear");
+  }
+  map.Finish();
+}
+
+void ParseKeys(MapReader map, const Context& ctx, KeysConfig* out) {
+  out->dir = ResolvePath(ctx.data_dir, "keys");
+  map.Read("dir", PathParser(ctx.data_dir), &out->dir);
   map.Finish();
 }
 
@@ -536,6 +546,7 @@ void ParseRoot(MapReader map, Context& ctx, Config* out) {
   ParseServer(map.Section("server"), ctx, &out->server);
   ParseStore(map.Section("store"), ctx, &out->store);
   ParseAudit(map.Section("audit"), ctx, &out->audit);
+  ParseKeys(map.Section("keys"), ctx, &out->keys);
   ParseLog(map.Section("log"), &out->log);
   ParseRedact(map.Section("redact"), &out->redact);
   ParseConnectors(map.Section("connectors"), ctx, &out->connectors);

@@ -156,6 +156,8 @@ TEST_F(LoaderTest, MinimalConfigKeepsTheDefaults) {
   EXPECT_EQ(c.audit.tree_head_every, 1000u);
   EXPECT_EQ(c.audit.tree_head_interval, milliseconds(10'000));
   EXPECT_EQ(c.audit.max_batch, 1024u);
+  EXPECT_TRUE(c.audit.seal_fields);
+  EXPECT_EQ(c.keys.dir, Path("keys"));
   EXPECT_EQ(c.log.level, "info");
 }
 
@@ -177,6 +179,18 @@ TEST_F(LoaderTest, AuditSectionIsReadAndChecked) {
   EXPECT_FALSE(Parse(std::string(kProxy) + "audit:\n  tree_head_every: 0\n").ok());
   EXPECT_FALSE(Parse(std::string(kProxy) + "audit:\n  max_batch: 100000\n").ok());
   EXPECT_FALSE(Parse(std::string(kProxy) + "audit:\n  colour: red\n").ok());
+}
+
+TEST_F(LoaderTest, UnsealedAuditFieldsAreAllowedWithAWarning) {
+  const LoadOutcome outcome =
+      Parse(std::string(kProxy) + "audit:\n  seal_fields: false\nkeys:\n  dir: /etc/opsgate/keys\n");
+  ASSERT_TRUE(outcome.ok()) << ::testing::PrintToString(outcome.diagnostics);
+  EXPECT_FALSE(outcome.config->audit.seal_fields);
+  EXPECT_EQ(outcome.config->keys.dir, "/etc/opsgate/keys");
+  ASSERT_EQ(outcome.diagnostics.size(), 1u);
+  EXPECT_NE(outcome.diagnostics[0].ToString().find("audit.seal_fields"), std::string::npos)
+      << outcome.diagnostics[0].ToString();
+  EXPECT_FALSE(Parse(std::string(kProxy) + "keys:\n  provider: kms\n").ok());
 }
 
 TEST_F(LoaderTest, RedactPatternsAreAListOfStrings) {

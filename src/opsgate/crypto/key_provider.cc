@@ -206,6 +206,20 @@ core::Result<core::Secret> LocalFileKeyProvider::UnwrapKey(const WrappedKey& wra
   return dek;
 }
 
+core::Result<bool> LocalFileKeyProvider::Reload() {
+  auto fresh = Open(dir_);
+  if (!fresh) {
+    return core::Fail(fresh.error());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, key] : (*fresh)->keys_) {
+    keys_.insert_or_assign(id, std::move(key));
+  }
+  const bool changed = current_id_ != (*fresh)->current_id_;
+  current_id_ = (*fresh)->current_id_;
+  return changed;
+}
+
 std::string LocalFileKeyProvider::CurrentKeyId() const {
   std::lock_guard<std::mutex> lock(mu_);
   return current_id_;

@@ -102,6 +102,12 @@ class LocalFileKeyProvider final : public KeyProvider {
   // system error (the message names the file).
   [[nodiscard]] core::Result<std::string> Rotate();
 
+  // Re-reads the directory, for a running process after `opsgate keys rotate` (SIGHUP):
+  // data.key becomes current; keys loaded before stay usable even if their files went.
+  // Returns whether the current key changed. On error nothing changes.
+  // Errors: those of Open.
+  [[nodiscard]] core::Result<bool> Reload();
+
   // Ids of every loaded KEK, current included.
   std::vector<std::string> KeyIds() const;
 

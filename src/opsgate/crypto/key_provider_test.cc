@@ -131,6 +131,31 @@ TEST_F(KeyProviderTest, RotateKeepsOldKeysAndWritesPrivateFile) {
   EXPECT_EQ(reopened->UnwrapKey(old_wrapped).value().Reveal(), dek.Reveal());
 }
 
+TEST_F(KeyProviderTest, ReloadPicksUpARotationByAnotherProcess) {
+  auto server = OpenKeys();
+  auto cli = OpenKeys();
+  ASSERT_TRUE(server && cli);
+  const std::string old_id = server->CurrentKeyId();
+  const WrappedKey old_wrapped = server->WrapKey(core::Secret(std::string(32, 'd'))).value();
+  auto reloaded = server->Reload();
+  ASSERT_TRUE(reloaded) << reloaded.error();
+  EXPECT_FALSE(*reloaded) << "nothing changed yet";
+
+  auto new_id = cli->Rotate();
+  ASSERT_TRUE(new_id) << new_id.error();
+  EXPECT_EQ(server->CurrentKeyId(), old_id) << "a running process keeps its key until reload";
+  reloaded = server->Reload();
+  ASSERT_TRUE(reloaded) << reloaded.error();
+  EXPECT_TRUE(*reloaded);
+  EXPECT_EQ(server->CurrentKeyId(), *new_id);
+  EXPECT_EQ(server->UnwrapKey(old_wrapped).value().Reveal(), std::string(32, 'd'));
+
+  // A broken directory leaves the loaded keys in place.
+  ::chmod((keys_ / "data.key").c_str(), 0644);
+  EXPECT_FALSE(server->Reload().has_value());
+  EXPECT_EQ(server->CurrentKeyId(), *new_id);
+}
+
 TEST_F(KeyProviderTest, UnknownKeyIdIsNotFound) {
   auto p = OpenKeys();
   ASSERT_TRUE(p);
