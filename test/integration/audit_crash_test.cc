@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -61,11 +62,11 @@ class AuditCrash : public ::testing::Test {
     ASSERT_NE(port_, 0) << server_->Stderr();
   }
 
-  HttpResult Slash(int thread, int n) {
+  HttpResult Slash(int thread, int n, const std::string& text = "ping") {
     const std::string body =
         std::string("team_id=") + kTeam +
         "&team_domain=acme&channel_id=C0OPS&channel_name=ops&user_id=U0ADA&user_name=ada"
-        "&command=%2Fops&text=ping&response_url=" +
+        "&command=%2Fops&text=" + FormEncode(text) + "&response_url=" +
         FormEncode(standin_->HookUrl(thread % SlackStandIn::kHooks)) + "&trigger_id=" +
         std::to_string(round_) + "." + std::to_string(thread) + "." + std::to_string(n);
     const std::string ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
@@ -205,6 +206,60 @@ TEST_F(AuditCrash, VerifyFailsNamingTheFirstBadRecordAfterTampering) {
   const auto verify = RunOpsgate({"audit", "verify", "--config", config_});
   EXPECT_EQ(verify.exit_code, 1);
   EXPECT_NE(verify.err.find("first bad record: seq 2"), std::string::npos) << verify.err;
+}
+
+TEST_F(AuditCrash, SensitiveFieldsAreSealedAtRestAndSurviveAKeyRotation) {
+  Start();
+  ASSERT_EQ(Slash(0, 0, "ping before-rotation-7731").status, 200);
+
+  const auto rotate = RunOpsgate({"keys", "rotate", "--config", config_});
+  ASSERT_EQ(rotate.exit_code, 0) << rotate.err;
+  EXPECT_NE(rotate.out.find("is now current"), std::string::npos) << rotate.out;
+  server_->Signal(SIGHUP);
+  ASSERT_TRUE(server_->WaitForLog("keys.rotated", 10s)) << server_->Stderr();
+  ASSERT_EQ(Slash(0, 1, "ping after-rotation-4419").status, 200);
+  server_->Signal(SIGTERM);
+  ASSERT_EQ(server_->Wait(20s).value_or(-1), 0) << server_->Stderr();
+
+  // Neither message is in the database file in clear, and the log verifies without keys.
+  std::ifstream db(dir_.path() + "/data/audit.db", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_EQ(bytes.find("before-rotation-7731"), std::string::npos);
+  EXPECT_EQ(bytes.find("after-rotation-4419"), std::string::npos);
+  const auto verify = RunOpsgate({"audit", "verify", "--config", config_});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+
+  const auto sealed = RunOpsgate({"audit", "show", "--sealed", "--config", config_});
+  ASSERT_EQ(sealed.exit_code, 0) << sealed.err;
+  EXPECT_EQ(sealed.out.find("rotation-"), std::string::npos) << sealed.out;
+  EXPECT_NE(sealed.out.find("\"sealed\""), std::string::npos) << sealed.out;
+
+  // With the key files, both records open: the old key was kept, not rewritten.
+  const auto shown = RunOpsgate({"audit", "show", "--config", config_});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("ping before-rotation-7731"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("ping after-rotation-4419"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("\"action\":\"keys.rotate\""), std::string::npos) << shown.out;
+  EXPECT_TRUE(shown.err.empty()) << shown.err;
+
+  const auto list = RunOpsgate({"keys", "list", "--config", config_});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("  current"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("  retired"), std::string::npos) << list.out;
+
+  // Without the retired key the old record stays sealed, and show says why.
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path() + "/data/keys")) {
+    if (entry.path().filename().string().rfind("data-", 0) == 0) {
+      std::filesystem::remove(entry.path());
+    }
+  }
+  const auto partial = RunOpsgate({"audit", "show", "--config", config_});
+  ASSERT_EQ(partial.exit_code, 0) << partial.err;
+  EXPECT_EQ(partial.out.find("before-rotation-7731"), std::string::npos) << partial.out;
+  EXPECT_NE(partial.out.find("ping after-rotation-4419"), std::string::npos) << partial.out;
+  EXPECT_NE(partial.err.find("cannot open sealed fields of record"), std::string::npos)
+      << partial.err;
 }
 
 }  // namespace
