@@ -17,8 +17,10 @@
 #include <thread>
 
 #include "opsgate/connectors/slack/verifier.h"
+#include "opsgate/crypto/keys.h"
 #include "test/integration/https_client.h"
 #include "test/integration/opsgate_process.h"
+#include "test/integration/rsyslog_server.h"
 #include "test/integration/slack_standin.h"
 #include "test/fakes/form_encode.h"
 
@@ -260,6 +262,74 @@ TEST_F(AuditCrash, SensitiveFieldsAreSealedAtRestAndSurviveAKeyRotation) {
   EXPECT_NE(partial.out.find("ping after-rotation-4419"), std::string::npos) << partial.out;
   EXPECT_NE(partial.err.find("cannot open sealed fields of record"), std::string::npos)
       << partial.err;
+}
+
+// Live SIEM export from the running gateway to a real rsyslogd over TLS: every audit
+// record arrives once the server has stopped, sealed fields stay sealed, and the CLI's
+// export has the same records.
+TEST_F(AuditCrash, LiveSyslogExportDeliversEveryRecordToARealRsyslog) {
+  if (!FindRsyslogd() || !HaveRsyslogOpenssl()) {
+    const std::string why = "rsyslogd with its OpenSSL driver is not installed: apt-get install "
+                            "rsyslog rsyslog-openssl";
+    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true") {
+      FAIL() << why << " (required under CI=true)";
+    }
+    GTEST_SKIP() << why;
+  }
+  auto cert = crypto::GenerateDevCertificate({"syslog.test"}, 1, std::chrono::system_clock::now());
+  ASSERT_TRUE(cert.has_value()) << cert.error();
+  const std::string ca = dir_.path() + "/syslog.crt";
+  const std::string key = dir_.path() + "/syslog.key";
+  std::ofstream(ca) << cert->cert_pem;
+  std::ofstream(key) << cert->key_pem.Reveal();
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read |
+                                        std::filesystem::perms::owner_write);
+  RsyslogServer rsyslog(dir_.path() + "/rsyslog", RsyslogTls{ca, ca, key});
+  ASSERT_TRUE(rsyslog.Start().has_value()) << rsyslog.Stderr();
+  // Continues the audit: section the fixture appended last.
+  std::ofstream(config_, std::ios::app) << "  export:\n    syslog:\n      host: 127.0.0.1\n"
+                                        << "      port: " << rsyslog.port() << "\n"
+                                        << "      server_name: syslog.test\n"
+                                        << "      ca_file: " << ca << "\n"
+                                        << "      poll_interval: 200ms\n";
+  Start();
+  for (int n = 0; n < 5; ++n) {
+    ASSERT_EQ(Slash(0, n, "ping export-secret-" + std::to_string(n)).status, 200);
+  }
+  ASSERT_TRUE(rsyslog.WaitForMessages(5, 20s)) << server_->Stderr() << rsyslog.Stderr();
+  const std::string metrics =
+      Fetch({"GET", "https://127.0.0.1:" + std::to_string(port_) + "/metrics", "", {}, ca_}).body;
+  EXPECT_NE(metrics.find("opsgate_audit_export_records_total{exporter=\"syslog\"}"),
+            std::string::npos)
+      << metrics;
+  server_->Signal(SIGTERM);
+  ASSERT_EQ(server_->Wait(20s).value_or(-1), 0) << server_->Stderr();
+
+  const auto exported = RunOpsgate({"audit", "export", "--format", "jsonl", "--config", config_});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  size_t lines = 0;
+  for (size_t at = 0; (at = exported.out.find("{\"seq\":", at)) != std::string::npos; ++at) {
+    ++lines;
+  }
+  ASSERT_GE(lines, 5u) << exported.out;
+  EXPECT_NE(exported.out.find("ping export-secret-3"), std::string::npos)
+      << "the CLI opens sealed fields with the key";
+
+  // Everything the log holds reached rsyslog (the stop waits for the exporter), each
+  // seq at least once; the text travelled sealed.
+  ASSERT_TRUE(rsyslog.WaitForMessages(lines, 10s)) << rsyslog.Stderr();
+  std::set<std::string> seqs;
+  for (const std::string& m : rsyslog.RawMessages()) {
+    ASSERT_EQ(m.rfind("<", 0), 0u) << m;
+    EXPECT_EQ(std::stoi(m.substr(1)) / 8, 13) << "facility 13 (log audit): " << m;
+    EXPECT_NE(m.find(">1 "), std::string::npos) << "RFC 5424 version 1: " << m;
+    EXPECT_EQ(m.find("export-secret"), std::string::npos) << m;
+    const size_t at = m.find("seq=\"");
+    ASSERT_NE(at, std::string::npos) << m;
+    seqs.insert(m.substr(at + 5, m.find('"', at + 5) - at - 5));
+  }
+  EXPECT_EQ(seqs.size(), lines) << "every record exported";
+  EXPECT_TRUE(seqs.count("0") && seqs.count(std::to_string(lines - 1)));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "opsgate/app/gateway.h"
+#include "opsgate/audit/export/export_range.h"
 #include "opsgate/audit/merkle.h"
 #include "opsgate/audit/record.h"
 #include "opsgate/audit/sealing.h"
@@ -58,6 +59,7 @@ int PrintLoadError(const core::Error& e) {
 // are readable, what opens sealed fields; prints the problem and returns nullopt on
 // failure.
 struct OpenedAudit {
+  std::shared_ptr<const config::Config> full;
   config::AuditConfig config;
   std::unique_ptr<store::SqliteAuditStore> store;
   std::unique_ptr<crypto::LocalFileKeyProvider> keys;  // null: sealed fields stay sealed
@@ -70,7 +72,7 @@ std::optional<OpenedAudit> OpenAudit(const AuditOptions& options, std::string_vi
     std::cerr << loaded.error().message << "\n";
     return std::nullopt;
   }
-  OpenedAudit out{loaded->config->audit, nullptr, nullptr, nullptr};
+  OpenedAudit out{loaded->config, loaded->config->audit, nullptr, nullptr, nullptr};
   if (!fs::exists(out.config.path)) {
     std::cerr << "opsgate audit " << command << ": no audit log at " << out.config.path
               << " (audit.path); it is created by `opsgate serve`\n";
@@ -214,6 +216,46 @@ int RunAuditProve(const AuditOptions& options) {
     std::cout << (i ? "," : "") << "\"" << crypto::HexEncode((*proof)[i]) << "\"";
   }
   std::cout << "]}\n";
+  return 0;
+}
+
+int RunAuditExport(const AuditOptions& options) {
+  auto format = audit::siem::ParseExportFormat(options.format);
+  if (!format) {
+    std::cerr << "opsgate audit export: " << format.error().message << "\n";
+    return 2;
+  }
+  auto opened = OpenAudit(options, "export");
+  if (!opened) {
+    return 1;
+  }
+  auto redactor = redact::Redactor::Create(opened->full->redact.extra_patterns);
+  if (!redactor) {
+    std::cerr << "opsgate audit export: redact.extra_patterns: " << redactor.error().message
+              << "\n";
+    return 1;
+  }
+  audit::siem::FormatOptions format_options;
+  if (opened->sealer != nullptr) {
+    format_options.decrypt = [sealer = opened->sealer.get()](uint64_t seq, std::string_view name,
+                                                             const audit::Field& field) {
+      auto plain = sealer->Open(field.bytes, audit::SealedFieldAad(seq, name));
+      return plain ? std::optional<std::string>(std::move(*plain)) : std::nullopt;
+    };
+  }
+  auto formatter = audit::siem::RecordFormatter::Create(std::move(*redactor), format_options);
+  if (!formatter) {
+    std::cerr << "opsgate audit export: " << formatter.error().message << "\n";
+    return 1;
+  }
+  auto n = audit::siem::ExportRange(*opened->store, options.from, options.to, *format, *formatter,
+                                    std::cout);
+  std::cout << std::flush;
+  if (!n) {
+    std::cerr << "opsgate audit export: " << n.error().message << "\n";
+    return 1;
+  }
+  std::cerr << "exported " << *n << " records\n";
   return 0;
 }
 

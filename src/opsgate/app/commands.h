@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,9 @@ struct AuditOptions {
   uint64_t limit = 100;     // show: most records; tail: how many of the last
   uint64_t seq = 0;         // prove: the record
   bool follow = false;      // tail: keep printing new records
-  bool decrypt = true;      // show/tail: open sealed fields when keys.dir is readable
+  bool decrypt = true;      // show/tail/export: open sealed fields when keys.dir is readable
+  std::optional<uint64_t> to;  // export: last seq (inclusive); nullopt: through the end
+  std::string format = "jsonl";  // export: jsonl | syslog
 };
 
 // opsgate keys list|rotate (key-encryption keys in keys.dir).
@@ -50,6 +53,9 @@ int RunAuditVerify(const AuditOptions& options);
 int RunAuditShow(const AuditOptions& options);
 // The inclusion proof of options.seq against the latest signed tree head, as JSON.
 int RunAuditProve(const AuditOptions& options);
+// Records options.from..options.to as JSON lines or RFC 5424 syslog lines
+// (docs/siem-export.md), redacted; the count on stderr.
+int RunAuditExport(const AuditOptions& options);
 // The last options.limit records as JSON lines; with follow, then every new one.
 int RunAuditTail(const AuditOptions& options);
 // list: one line per key id, "current" or "retired". rotate: a new current key; old keys

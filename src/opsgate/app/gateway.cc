@@ -10,7 +10,10 @@
 #include "opsgate/config/loader.h"
 #include "opsgate/redact/redactor.h"
 #include "opsgate/http/client/curl_http_client.h"
+#include "opsgate/audit/export/syslog_client.h"
+#include "opsgate/audit/sealing.h"
 #include "opsgate/store/sqlite/sqlite_audit_store.h"
+#include "opsgate/store/sqlite/sqlite_export_cursor.h"
 #include "opsgate/store/sqlite/sqlite_seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
 
@@ -29,10 +32,9 @@ http::ServerOptions ServerOptionsFor(const config::Config& c, const ServeOverrid
   return opts;
 }
 
-core::Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(const config::AuditConfig& c,
-                                                            crypto::FieldSealer* sealer,
-                                                            const core::Clock& clock,
-                                                            telemetry::Logger& log) {
+core::Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(
+    const config::AuditConfig& c, crypto::FieldSealer* sealer,
+    std::function<void(uint64_t)> on_commit, const core::Clock& clock, telemetry::Logger& log) {
   auto signer = audit::TreeHeadSigner::FromPemFile(c.signing_key);
   if (!signer) {
     return core::Fail(signer.error());
@@ -46,6 +48,7 @@ core::Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(const config::AuditC
   options.tree_head_every = c.tree_head_every;
   options.tree_head_interval = c.tree_head_interval;
   options.sealer = sealer;
+  options.on_commit = std::move(on_commit);
   auto opened = audit::AuditLog::Open(std::move(*store), std::move(*signer), clock, log, options);
   if (!opened) {
     core::Error e = opened.error();
@@ -118,6 +121,7 @@ core::Status Gateway::Build() {
     return core::Fail(store.error());
   }
   seen_keys_ = std::make_unique<store::SqliteSeenKeys>(**store);
+  store::SqliteStore& sqlite = **store;
   store_ = std::move(*store);
 
   crypto::FieldSealer* sealer = nullptr;
@@ -133,11 +137,19 @@ core::Status Gateway::Build() {
     sealer_ = std::make_unique<crypto::FieldSealer>(*key_provider_);
     sealer = sealer_.get();
   }
-  auto audit_log = OpenAuditLog(c.audit, sealer, clock_, log_);
+  std::function<void(uint64_t)> on_commit;
+  if (c.audit.syslog_export) {
+    OPSGATE_RETURN_IF_ERROR(BuildSyslogExport(*c.audit.syslog_export, c.audit.path, sqlite));
+    on_commit = [f = forwarder_.get()](uint64_t) { f->Notify(); };
+  }
+  auto audit_log = OpenAuditLog(c.audit, sealer, std::move(on_commit), clock_, log_);
   if (!audit_log) {
     return core::Fail(audit_log.error());
   }
   audit_ = std::move(*audit_log);
+  if (forwarder_ != nullptr) {
+    forwarder_->Start();
+  }
 
   http::CurlHttpClientOptions client_options;
   client_options.ca_file = c.outbound.ca_file;
@@ -186,6 +198,81 @@ core::Status Gateway::Start() {
   return core::Ok();
 }
 
+core::Status Gateway::BuildSyslogExport(const config::SyslogExportConfig& c,
+                                         const std::string& audit_path,
+                                         store::SqliteStore& store) {
+  const auto fail = [](const core::Error& e) {
+    return core::Fail(core::Error{e.code, "audit.export.syslog: " + e.message});
+  };
+  audit::siem::SyslogClientOptions client_options;
+  client_options.host = c.host;
+  client_options.port = c.port;
+  client_options.tls = c.tls;
+  client_options.ca_file = c.ca_file;
+  client_options.server_name = c.server_name;
+  client_options.client_cert_file = c.client_cert;
+  client_options.client_key_file = c.client_key;
+  client_options.connect_timeout = c.connect_timeout;
+  client_options.io_timeout = c.io_timeout;
+  auto client = audit::siem::SyslogClient::Create(client_options);
+  if (!client) {
+    return fail(client.error());
+  }
+  audit::siem::FormatOptions format;
+  format.facility = c.facility;
+  format.hostname = c.hostname;
+  if (c.open_sealed_fields && sealer_ != nullptr) {
+    format.decrypt = [sealer = sealer_.get()](uint64_t seq, std::string_view name,
+                                              const audit::Field& field) {
+      auto plain = sealer->Open(field.bytes, audit::SealedFieldAad(seq, name));
+      return plain ? std::optional<std::string>(std::move(*plain)) : std::nullopt;
+    };
+  }
+  auto formatter = audit::siem::RecordFormatter::Create(*redactor_, std::move(format));
+  if (!formatter) {
+    return fail(formatter.error());
+  }
+  // Its own connection to the audit database: WAL readers never block the writer.
+  auto source = store::SqliteAuditStore::Open(audit_path);
+  if (!source) {
+    return fail(source.error());
+  }
+  export_source_ = std::move(*source);
+  export_cursors_ = std::make_unique<store::SqliteExportCursor>(store, clock_);
+  export_metrics_ = audit::siem::ExportMetrics::Register(metrics_);
+  audit::siem::ForwarderOptions options;
+  options.name = c.name;
+  options.format = audit::siem::ExportFormat::kSyslog;
+  options.batch_size = c.batch_size;
+  options.poll_interval = c.poll_interval;
+  auto forwarder = audit::siem::Forwarder::Create(*export_source_, *export_cursors_,
+                                                  std::move(*client), std::move(*formatter), log_,
+                                                  &export_metrics_, options);
+  if (!forwarder) {
+    return fail(forwarder.error());
+  }
+  forwarder_ = std::move(*forwarder);
+  log_.Info("audit.export_configured", {{"exporter", c.name},
+                                        {"receiver", c.host + ":" + std::to_string(c.port)},
+                                        {"tls", c.tls}});
+  return core::Ok();
+}
+
+void Gateway::StopExport() {
+  if (forwarder_ == nullptr) {
+    return;
+  }
+  // A short grace for the last records; what is left goes after the next start.
+  const auto grace = std::min<std::chrono::milliseconds>(config_->server.drain_timeout,
+                                                         std::chrono::seconds(2));
+  if (!forwarder_->WaitUntilExported(audit_->size(), grace)) {
+    log_.Warn("audit.export_behind", {{"exported_up_to", forwarder_->next_seq()},
+                                      {"records", audit_->size()},
+                                      {"action", "the rest is sent after the next start"}});
+  }
+  forwarder_->Stop();
+}
+
 void Gateway::Run() {
   server_->Run();
   // Answer what is still waiting on the replay memory (its callbacks use the
@@ -193,6 +280,7 @@ void Gateway::Run() {
   seen_keys_->Drain();
   DrainOutbound();
   CloseAudit();
+  StopExport();
 }
 
 void Gateway::CloseAudit() {

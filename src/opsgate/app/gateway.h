@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "opsgate/audit/export/forwarder.h"
 #include "opsgate/audit/writer.h"
 #include "opsgate/config/config.h"
 #include "opsgate/crypto/key_provider.h"
@@ -26,6 +27,9 @@
 #include "opsgate/http/router.h"
 #include "opsgate/http/server.h"
 #include "opsgate/store/seen_keys.h"
+#include "opsgate/store/sqlite/sqlite_audit_store.h"
+#include "opsgate/store/sqlite/sqlite_export_cursor.h"
+#include "opsgate/store/sqlite/sqlite_store.h"
 #include "opsgate/store/store.h"
 #include "opsgate/telemetry/log.h"
 #include "opsgate/telemetry/metrics.h"
@@ -71,6 +75,11 @@ class Gateway {
   core::Status Build();
   void DrainOutbound();
   void CloseAudit();
+  // audit.export.syslog: the forwarder and what it reads and writes (not started).
+  core::Status BuildSyslogExport(const config::SyslogExportConfig& c,
+                                 const std::string& audit_path, store::SqliteStore& store);
+  // Gives the forwarder a moment for the last records, then stops it.
+  void StopExport();
   // Logs and audits that the key-encryption key changed (after SIGHUP).
   void NoteKeyRotation(const std::string& before, const std::string& after);
   std::shared_ptr<const core::Secret> MetricsToken() const;
@@ -89,6 +98,11 @@ class Gateway {
   // Seal audit fields; they outlive the audit log that uses them.
   std::unique_ptr<crypto::LocalFileKeyProvider> key_provider_;
   std::unique_ptr<crypto::FieldSealer> sealer_;
+  // The SIEM export (before the audit log, whose commits wake it: the log goes first).
+  std::unique_ptr<store::SqliteAuditStore> export_source_;
+  std::unique_ptr<store::SqliteExportCursor> export_cursors_;
+  audit::siem::ExportMetrics export_metrics_;
+  std::unique_ptr<audit::siem::Forwarder> forwarder_;
   // Before the sender: reply callbacks append outcomes until the sender has stopped.
   std::unique_ptr<audit::AuditLog> audit_;
   std::unique_ptr<http::HttpClient> http_client_;

@@ -72,10 +72,18 @@ int main(int argc, char** argv) {
   tail_cmd->add_option("-n,--lines", audit.limit, "How many of the last records")
       ->capture_default_str();
   tail_cmd->add_flag("-f,--follow", audit.follow, "Keep printing new records until Ctrl-C");
-  for (auto* cmd : {verify_cmd, show_cmd, prove_cmd, tail_cmd}) {
+  auto* export_cmd = audit_cmd->add_subcommand(
+      "export", "Write records as JSON lines or RFC 5424 syslog lines to stdout, redacted "
+                "(docs/siem-export.md); live export to a SIEM is audit.export.syslog.");
+  export_cmd->add_option("--format", audit.format, "jsonl or syslog")
+      ->check(CLI::IsMember({"jsonl", "syslog"}))
+      ->capture_default_str();
+  export_cmd->add_option("--from", audit.from, "First sequence number")->capture_default_str();
+  export_cmd->add_option("--to", audit.to, "Last sequence number (inclusive); default: the end");
+  for (auto* cmd : {verify_cmd, show_cmd, prove_cmd, tail_cmd, export_cmd}) {
     cmd->add_option("--config", audit.config_path, "Config file (YAML)")->required();
   }
-  for (auto* cmd : {show_cmd, tail_cmd}) {
+  for (auto* cmd : {show_cmd, tail_cmd, export_cmd}) {
     cmd->add_flag("!--sealed", audit.decrypt, "Print sealed fields as stored, without opening them");
   }
 
@@ -120,6 +128,9 @@ int main(int argc, char** argv) {
     }
     if (*tail_cmd) {
       return opsgate::app::RunAuditTail(audit);
+    }
+    if (*export_cmd) {
+      return opsgate::app::RunAuditExport(audit);
     }
   }
   if (*keys_cmd) {

@@ -253,6 +253,9 @@ void AuditLog::Commit(std::vector<Pending>& batch) {
   for (size_t i = 0; i < batch.size(); ++i) {
     batch[i].done(first + i);
   }
+  if (options_.on_commit) {
+    options_.on_commit(first + batch.size());
+  }
   std::lock_guard<std::mutex> rl(range_mu_);
   if (range_.size() - signed_size_ >= options_.tree_head_every) {
     (void)SignLocked();  // logged; retried at the next batch or tick

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -51,6 +52,9 @@ struct AuditLogOptions {
   // hashed. A record whose sealing fails is not stored: its caller gets the error. Not
   // owned; must outlive the log.
   crypto::FieldSealer* sealer = nullptr;
+  // Called on the writer thread after each commit with the number of durable records
+  // (e.g. to wake an exporter). Must be quick and must not append.
+  std::function<void(uint64_t durable)> on_commit;
 };
 
 class AuditLog final : public AuditSink {

@@ -217,6 +217,23 @@ TEST_F(AuditLogTest, WithASealerSensitiveFieldsAreStoredSealedAndTheLogVerifiesW
   EXPECT_EQ(seen, 3);
 }
 
+TEST_F(AuditLogTest, OnCommitReportsTheDurableCountAfterEachCommit) {
+  std::mutex mu;
+  std::vector<uint64_t> seen;
+  AuditLogOptions o;
+  o.on_commit = [&](uint64_t durable) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(durable);
+  };
+  auto log = Open(o);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(log->AppendAndWait(Req(i)).has_value());
+  }
+  ASSERT_TRUE(log->Close().has_value());
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2, 3}));
+}
+
 TEST_F(AuditLogTest, ARecordThatCannotBeSealedIsNotStoredAndItsCallerIsTold) {
   crypto::testing::FakeKeyProvider kek;
   kek.set_fail(true);  // a fresh sealer must wrap a new data key first: that fails

@@ -64,6 +64,26 @@ struct StoreConfig {
   std::string path;  // SQLite database file
 };
 
+// audit.export.syslog: live RFC 5424 export to a SIEM (docs/siem-export.md).
+struct SyslogExportConfig {
+  std::string host;              // required: receiver host name or IP
+  uint16_t port = 6514;          // 6514: syslog over TLS (RFC 5425)
+  bool tls = true;               // false: plain TCP (warned)
+  std::string ca_file;           // trust anchors for the receiver; required with tls
+  std::string server_name;       // name checked in the certificate; default host
+  std::string client_cert;       // optional client certificate (PEM) ...
+  std::string client_key;        // ... and its key; both or neither
+  int facility = 13;             // 0..23; 13 = log audit
+  std::string hostname;          // HOSTNAME field; empty: the machine's
+  std::string name = "syslog";   // cursor name (the store keeps one cursor per name)
+  size_t batch_size = 256;       // records per write + cursor save
+  std::chrono::milliseconds poll_interval{2000};
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds io_timeout{10000};
+  // Send sealed fields opened (needs keys.dir); false: they go as {"sealed":true}.
+  bool open_sealed_fields = false;
+};
+
 // The tamper-evident audit log (docs/audit-format.md).
 struct AuditConfig {
   // SQLite file of the audit log (a database of its own); absolute after loading.
@@ -83,6 +103,8 @@ struct AuditConfig {
   // Seal the sensitive fields (user name, text, slots, output) with AES-256-GCM under
   // data keys wrapped by the key-encryption key in keys.dir (audit/sealing.h).
   bool seal_fields = true;
+  // audit.export.syslog; absent: no live export.
+  std::optional<SyslogExportConfig> syslog_export;
 };
 
 // Key-encryption keys (crypto/key_provider.h): what seals audit fields and, later,

@@ -347,6 +347,51 @@ void ParseStore(MapReader map, const Context& ctx, StoreConfig* out) {
   map.Finish();
 }
 
+void ParseSyslogExport(MapReader map, const Context& ctx, SyslogExportConfig* out) {
+  if (map.Find("host") == nullptr) {
+    map.Error("host", "required key is missing (the syslog receiver's host name or IP)");
+  } else {
+    map.ReadString("host", &out->host);
+  }
+  map.ReadInteger("port", 1, 65'535, &out->port);
+  map.ReadBool("tls", &out->tls);
+  if (out->tls) {
+    ReadExistingFile(map, "ca_file", ctx, /*is_private=*/false, &out->ca_file);
+  } else {
+    map.Warning("tls", "audit records go to the syslog receiver unencrypted and unauthenticated");
+  }
+  map.ReadString("server_name", &out->server_name);
+  const bool has_cert = map.Find("client_cert") != nullptr;
+  const bool has_key = map.Find("client_key") != nullptr;
+  if (has_cert != has_key) {
+    map.Error(has_cert ? "client_key" : "client_cert",
+              "client_cert and client_key go together (set both or neither)");
+  } else if (has_cert) {
+    ReadExistingFile(map, "client_cert", ctx, /*is_private=*/false, &out->client_cert);
+    ReadExistingFile(map, "client_key", ctx, /*is_private=*/true, &out->client_key);
+  }
+  map.ReadInteger("facility", 0, 23, &out->facility);
+  map.ReadString("hostname", &out->hostname);
+  map.ReadString("name", &out->name);
+  map.ReadInteger("batch_size", 1, 100'000, &out->batch_size);
+  map.ReadDuration("poll_interval", std::chrono::milliseconds(100), std::chrono::minutes(10),
+                   &out->poll_interval);
+  map.ReadDuration("connect_timeout", std::chrono::milliseconds(100), std::chrono::minutes(5),
+                   &out->connect_timeout);
+  map.ReadDuration("io_timeout", std::chrono::milliseconds(100), std::chrono::minutes(5),
+                   &out->io_timeout);
+  map.ReadBool("open_sealed_fields", &out->open_sealed_fields);
+  map.Finish();
+}
+
+void ParseAuditExport(MapReader map, const Context& ctx, AuditConfig* out) {
+  if (map.Find("syslog") != nullptr) {
+    out->syslog_export.emplace();
+    ParseSyslogExport(map.Section("syslog"), ctx, &*out->syslog_export);
+  }
+  map.Finish();
+}
+
 void ParseAudit(MapReader map, const Context& ctx, AuditConfig* out) {
   out->path = ResolvePath(ctx.data_dir, "audit.db");
   out->signing_key = ResolvePath(ctx.data_dir, "keys/audit-signing.key");
@@ -361,6 +406,9 @@ void ParseAudit(MapReader map, const Context& ctx, AuditConfig* out) {
   map.ReadBool("seal_fields", &out->seal_fields);
   if (!out->seal_fields) {
     map.Warning("seal_fields", "audit records will hold message text and user names in clear");
+  }
+  if (map.Find("export") != nullptr) {
+    ParseAuditExport(map.Section("export"), ctx, out);
   }
   map.Finish();
 }

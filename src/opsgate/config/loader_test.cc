@@ -17,6 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
@@ -191,6 +192,45 @@ TEST_F(LoaderTest, UnsealedAuditFieldsAreAllowedWithAWarning) {
   EXPECT_NE(outcome.diagnostics[0].ToString().find("audit.seal_fields"), std::string::npos)
       << outcome.diagnostics[0].ToString();
   EXPECT_FALSE(Parse(std::string(kProxy) + "keys:\n  provider: kms\n").ok());
+}
+
+TEST_F(LoaderTest, SyslogExportSectionIsReadAndChecked) {
+  const std::string ca = (dir_ / "ca.pem").string();
+  std::ofstream(ca) << "pem";
+  const LoadOutcome outcome = Parse(std::string(kProxy) +
+                                    "audit:\n  export:\n    syslog:\n      host: siem.example\n"
+                                    "      ca_file: ca.pem\n      facility: 16\n"
+                                    "      poll_interval: 500ms\n");
+  ASSERT_TRUE(outcome.ok()) << ::testing::PrintToString(outcome.diagnostics);
+  ASSERT_TRUE(outcome.config->audit.syslog_export.has_value());
+  const SyslogExportConfig& e = *outcome.config->audit.syslog_export;
+  EXPECT_EQ(e.host, "siem.example");
+  EXPECT_EQ(e.port, 6514);
+  EXPECT_TRUE(e.tls);
+  EXPECT_EQ(e.ca_file, ca);
+  EXPECT_EQ(e.facility, 16);
+  EXPECT_EQ(e.poll_interval, milliseconds(500));
+  EXPECT_FALSE(e.open_sealed_fields);
+  EXPECT_FALSE(Parse(kProxy).config->audit.syslog_export.has_value());
+
+  const auto errors = [&](const std::string& section) {
+    return Errors(std::string(kProxy) + "audit:\n  export:\n    syslog:\n" + section);
+  };
+  EXPECT_THAT(errors("      ca_file: ca.pem\n"),
+              ElementsAre(HasSubstr("audit.export.syslog.host: required key is missing")));
+  EXPECT_THAT(errors("      host: h\n"),
+              ElementsAre(HasSubstr("audit.export.syslog.ca_file: required key is missing")));
+  EXPECT_THAT(errors("      host: h\n      ca_file: ca.pem\n      client_cert: ca.pem\n"),
+              ElementsAre(HasSubstr("client_cert and client_key go together")));
+  EXPECT_THAT(errors("      host: h\n      ca_file: ca.pem\n      facility: 24\n"),
+              ElementsAre(HasSubstr("audit.export.syslog.facility")));
+  // Plain TCP needs no CA and is warned about.
+  const LoadOutcome plain = Parse(std::string(kProxy) +
+                                  "audit:\n  export:\n    syslog:\n      host: h\n"
+                                  "      port: 514\n      tls: false\n");
+  ASSERT_TRUE(plain.ok()) << ::testing::PrintToString(plain.diagnostics);
+  ASSERT_EQ(plain.diagnostics.size(), 1u);
+  EXPECT_NE(plain.diagnostics[0].ToString().find("unencrypted"), std::string::npos);
 }
 
 TEST_F(LoaderTest, RedactPatternsAreAListOfStrings) {

@@ -104,13 +104,15 @@ core::Result<RecordFormatter> RecordFormatter::Create(redact::Redactor redactor,
 
 std::string RecordFormatter::Text(std::string_view s) const { return Quote(redactor_.Redact(s)); }
 
-std::string RecordFormatter::SensitiveJson(const Field& field, bool is_slots) const {
+std::string RecordFormatter::SensitiveJson(uint64_t seq, std::string_view name,
+                                           const Field& field) const {
+  const bool is_slots = name == "slots";
   std::string plain_storage;
   std::string_view plain = field.bytes;
   if (field.sealed()) {
     std::optional<std::string> opened;
     if (options_.decrypt) {
-      opened = options_.decrypt(field);
+      opened = options_.decrypt(seq, name, field);
     }
     if (!opened) {
       return "{\"sealed\":true}";
@@ -151,17 +153,17 @@ std::string RecordFormatter::JsonLine(const Record& r, std::string_view leaf_has
   out += ",\"workspace\":" + Text(r.workspace);
   out += ",\"channel\":" + Text(r.channel);
   out += ",\"user\":" + Text(r.user);
-  out += ",\"user_name\":" + SensitiveJson(r.user_name, false);
+  out += ",\"user_name\":" + SensitiveJson(r.seq, "user_name", r.user_name);
   out += ",\"principal\":" + Text(r.principal);
   out += ",\"intent\":" + Text(r.intent);
-  out += ",\"slots\":" + SensitiveJson(r.slots, true);
-  out += ",\"text\":" + SensitiveJson(r.text, false);
+  out += ",\"slots\":" + SensitiveJson(r.seq, "slots", r.slots);
+  out += ",\"text\":" + SensitiveJson(r.seq, "text", r.text);
   out += ",\"decision\":" + Text(r.decision);
   out += ",\"statement\":" + Text(r.statement);
   out += ",\"action\":" + Text(r.action);
   out += ",\"resource\":" + Text(r.resource);
   out += ",\"result\":" + Text(r.result);
-  out += ",\"output\":" + SensitiveJson(r.output, false);
+  out += ",\"output\":" + SensitiveJson(r.seq, "output", r.output);
   out += ",\"latency_ms\":" + std::to_string(r.latency_ms);
   out += ",\"reason\":" + Text(r.reason);
   out += ",\"leaf_hash\":" + Quote(crypto::HexEncode(leaf_hash));

@@ -41,7 +41,10 @@ inline constexpr int kDefaultFacility = 13;
 
 // Plain value of a sealed field, or nullopt to leave it sealed. Must be thread-safe if
 // the formatter is shared between threads.
-using DecryptFn = std::function<std::optional<std::string>(const Field&)>;
+// Opens sealed field `name` ("user_name", "text", "slots", "output") of record `seq`
+// (audit/sealing.h binds both); nullopt when it cannot.
+using DecryptFn =
+    std::function<std::optional<std::string>(uint64_t seq, std::string_view name, const Field&)>;
 
 enum class ExportFormat {
   kJsonLines,  // JsonLine() per record
@@ -96,7 +99,7 @@ class RecordFormatter {
       : redactor_(std::move(redactor)), options_(std::move(options)) {}
 
   std::string Text(std::string_view s) const;
-  std::string SensitiveJson(const Field& field, bool is_slots) const;
+  std::string SensitiveJson(uint64_t seq, std::string_view name, const Field& field) const;
 
   redact::Redactor redactor_;
   FormatOptions options_;

@@ -134,11 +134,13 @@ TEST(FormatTest, DecryptCallbackOpensSealedFields) {
   r.slots = Field::Sealed("E2");
   r.output = Field::Sealed("E3");
   FormatOptions o;
-  o.decrypt = [](const Field& f) -> std::optional<std::string> {
-    if (f.bytes == "E1") {
+  o.decrypt = [seq = r.seq](uint64_t at, std::string_view name,
+                            const Field& f) -> std::optional<std::string> {
+    EXPECT_EQ(at, seq);  // sealed fields are bound to their record and field name
+    if (f.bytes == "E1" && name == "text") {
       return "opened password=hunter2";
     }
-    if (f.bytes == "E2") {
+    if (f.bytes == "E2" && name == "slots") {
       return EncodeSlots({{"k", "v"}});
     }
     return std::nullopt;  // cannot open: stays sealed
