@@ -3,7 +3,7 @@
 # packages already present are skipped, and apt-get runs only when something is
 # missing. Uses sudo when not root.
 #   scripts/install-deps.sh          build dependencies
-#   scripts/install-deps.sh --test   plus test tools (promtool, clang for fuzzing)
+#   scripts/install-deps.sh --test   plus test tools (promtool, clang for fuzzing, rsyslog)
 set -euo pipefail
 
 build_pkgs=(
@@ -16,6 +16,7 @@ build_pkgs=(
 test_pkgs=(
   prometheus            # promtool checks the /metrics exposition format
   clang libclang-rt-14-dev  # libFuzzer builds of the fuzz targets
+  rsyslog rsyslog-openssl   # a real syslog receiver (TLS) for the SIEM export tests
 )
 
 pkgs=("${build_pkgs[@]}")
