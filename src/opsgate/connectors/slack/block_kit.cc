@@ -214,9 +214,12 @@ SlackMessage& SlackMessage::SectionMrkdwn(std::string_view mrkdwn) {
   return Add(std::move(b));
 }
 
+namespace {
+constexpr std::string_view kOpen = "```\n";
+constexpr std::string_view kClose = "\n```";
+}  // namespace
+
 SlackMessage& SlackMessage::CodeBlock(std::string_view code) {
-  constexpr std::string_view kOpen = "```\n";
-  constexpr std::string_view kClose = "\n```";
   std::string body = BreakBacktickRuns(EscapeMrkdwn(core::SanitizeUtf8(code)));
   if (body.empty()) {
     body = "(no output)";
@@ -224,7 +227,40 @@ SlackMessage& SlackMessage::CodeBlock(std::string_view code) {
   Block b;
   b.kind = Kind::kSection;
   b.text = std::string(kOpen) + Truncate(std::move(body), kMaxTextChars - 8) + std::string(kClose);
+  b.code = true;
   return Add(std::move(b));
+}
+
+SlackMessage& SlackMessage::RedactText(
+    const std::function<std::string(std::string_view)>& redact) {
+  // The texts are escaped already; redaction markers ("[redacted:aws_access_key]") hold
+  // nothing mrkdwn treats specially, so they need no escaping.
+  fallback_ = Truncate(redact(fallback_), kMaxFallbackChars);
+  for (Block& b : blocks_) {
+    if (b.code) {
+      const std::string_view inner =
+          std::string_view(b.text).substr(kOpen.size(), b.text.size() - kOpen.size() - kClose.size());
+      b.text = std::string(kOpen) + Truncate(redact(inner), kMaxTextChars - 8) + std::string(kClose);
+    } else if (!b.text.empty()) {
+      b.text = Truncate(redact(b.text), kMaxTextChars);
+    }
+    for (Button& button : b.buttons) {
+      if (button.confirm) {
+        button.confirm->text = redact(button.confirm->text);
+        // Cut as Check() measures it: escaped, at most kMaxDialogTextChars.
+        std::string& t = button.confirm->text;
+        while (!t.empty() && CountChars(EscapeMrkdwn(t)) > kMaxDialogTextChars) {
+          while (!t.empty() && IsContinuation(t.back())) {  // drop one whole character
+            t.pop_back();
+          }
+          if (!t.empty()) {
+            t.pop_back();
+          }
+        }
+      }
+    }
+  }
+  return *this;
 }
 
 SlackMessage& SlackMessage::Context(std::string_view text) {

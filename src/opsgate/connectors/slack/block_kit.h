@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -133,11 +134,18 @@ class SlackMessage {
 
   size_t block_count() const { return blocks_.size(); }
 
+  // Runs `redact` (redact/redactor.h) over every text the message shows: the fallback,
+  // sections, code blocks, context and confirm-dialog texts, then cuts each to its limit
+  // again. Button labels, action ids and values are opsgate's own and left alone. The
+  // connector calls it on every reply before it leaves the process.
+  SlackMessage& RedactText(const std::function<std::string(std::string_view)>& redact);
+
  private:
   enum class Kind { kSection, kContext, kDivider, kActions };
   struct Block {
     Kind kind = Kind::kSection;
     std::string text;  // mrkdwn, already escaped and cut
+    bool code = false;  // a ``` fenced code block (text includes the fences)
     std::string block_id;
     std::vector<Button> buttons;
   };

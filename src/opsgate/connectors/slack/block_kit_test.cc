@@ -73,6 +73,41 @@ TEST(SlackBlockKit, SectionsCodeContextAndDivider) {
     ]})");
 }
 
+TEST(SlackBlockKit, RedactTextCoversEveryShownTextAndKeepsStructureAndLimits) {
+  const auto redact = [](std::string_view text) {
+    std::string out(text);
+    for (size_t at; (at = out.find("AKIA")) != std::string::npos;) {
+      out.replace(at, 4, "[redacted:aws_access_key]");
+    }
+    return out;
+  };
+  SlackMessage m("key AKIA in fallback");
+  m.Section("section AKIA")
+      .CodeBlock("code AKIA")
+      .Context("context AKIA")
+      .Actions({ApproveButton("v", ConfirmDialog{"Sure?", "dialog AKIA", "Yes", "No"})});
+  m.RedactText(redact);
+  const auto body = m.ToResponseUrlJson();
+  ASSERT_TRUE(body.has_value()) << body.error();
+  EXPECT_EQ(body->find("AKIA"), std::string::npos) << *body;
+  const json::value v = Parse(body);
+  EXPECT_EQ(v.at("text").as_string(), "key [redacted:aws_access_key] in fallback");
+  EXPECT_EQ(v.at("blocks").at(1).at("text").at("text").as_string(),
+            "```\ncode [redacted:aws_access_key]\n```");
+  EXPECT_EQ(v.at("blocks").at(3).at("elements").at(0).at("confirm").at("text").at("text")
+                .as_string(),
+            "dialog [redacted:aws_access_key]");
+
+  // A section at its limit stays within it after markers made it longer.
+  SlackMessage full("f");
+  full.Section(std::string(2996, 'x') + "AKIA");
+  full.RedactText(redact);
+  const json::value f = Parse(full.ToResponseUrlJson());
+  const std::string text(f.at("blocks").at(0).at("text").at("text").as_string());
+  EXPECT_EQ(text.find("AKIA"), std::string::npos);
+  EXPECT_LE(text.size(), 3000u + 2) << "cut to 3000 characters (the ellipsis is 3 bytes)";
+}
+
 TEST(SlackBlockKit, SectionMrkdwnIsNotEscapedAgain) {
   SlackMessage m("x");
   m.SectionMrkdwn(UserMention("U1") + " stopped " + EscapeMrkdwn("<i-1>"));

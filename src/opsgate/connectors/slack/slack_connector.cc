@@ -410,6 +410,14 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
   return std::nullopt;
 }
 
+SlackMessage SlackConnector::Redacted(const SlackMessage& message) const {
+  SlackMessage out = message;
+  if (deps_.redactor != nullptr) {
+    out.RedactText([r = deps_.redactor](std::string_view text) { return r->Redact(text); });
+  }
+  return out;
+}
+
 void SlackConnector::ReplyToResponseUrl(const pipeline::Message& message,
                                         const SlackReply& reply,
                                         std::string_view correlation_id) {
@@ -432,7 +440,7 @@ void SlackConnector::ReplyToResponseUrl(const pipeline::Message& message,
                     {"action", "reply dropped: response_url must be on hooks.slack.com"}});
     return;
   }
-  auto body = reply.message.ToResponseUrlJson(
+  auto body = Redacted(reply.message).ToResponseUrlJson(
       {reply.ephemeral ? ResponseType::kEphemeral : ResponseType::kInChannel,
        reply.replace_original});
   if (!body) {
@@ -456,8 +464,8 @@ void SlackConnector::PostMessage(const pipeline::Message& message, const SlackRe
                     {"action", "set connectors.slack.bot_token (OPSGATE_SLACK_BOT_TOKEN)"}});
     return;
   }
-  auto body = reply.message.ToPostMessageJson(message.reply_to.channel_id,
-                                              message.reply_to.thread_id);
+  auto body = Redacted(reply.message).ToPostMessageJson(message.reply_to.channel_id,
+                                                        message.reply_to.thread_id);
   if (!body) {
     deps_.log.Error("slack.reply_failed", {{"error", body.error().message},
                                            {"correlation_id", correlation_id}});

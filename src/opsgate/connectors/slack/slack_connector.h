@@ -114,6 +114,9 @@ class SlackConnector final : public Connector {
                 std::shared_ptr<const http::Request> request, std::string team,
                 std::function<void(bool first, http::Responder)> next, http::Responder respond);
   bool TeamAllowed(std::string_view team) const;
+  // `message` with every shown text passed through the redactor: nothing a reply
+  // carries leaves the process unredacted.
+  SlackMessage Redacted(const SlackMessage& message) const;
   // Reply paths run on the audit writer's thread (after the request is on record).
   void ReplyToResponseUrl(const pipeline::Message& message, const SlackReply& reply,
                           std::string_view correlation_id);

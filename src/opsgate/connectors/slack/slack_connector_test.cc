@@ -299,6 +299,19 @@ TEST_F(SlackConnectorTest, SecretsInTheTextAreRedactedBeforeTheyAreRecorded) {
   EXPECT_NE(stored.find("[redacted:aws-access-key-id]"), std::string::npos) << stored;
 }
 
+TEST_F(SlackConnectorTest, SecretsAreRedactedFromRepliesBeforeTheyLeave) {
+  auto& c = Connector();
+  // An unknown command is echoed back ("I did not understand ..."): the echo must not
+  // carry the key.
+  const auto r = c.Handle(SignedForm(SlashBody("frobnicate AKIAIOSFODNN7EXAMPLE")));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(WaitForRequests(1));
+  const std::string body = http_.Requests()[0].body;
+  EXPECT_EQ(body.find("AKIAIOSFODNN7EXAMPLE"), std::string::npos) << body;
+  EXPECT_NE(body.find("[redacted:aws-access-key-id]"), std::string::npos) << body;
+  EXPECT_NE(body.find("frobnicate"), std::string::npos) << body;
+}
+
 TEST_F(SlackConnectorTest, DoesNotActWhenTheAuditAppendFails) {
   auto& c = Connector();
   audit_.FailWith(core::Unavailable("disk I/O error"));
