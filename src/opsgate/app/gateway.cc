@@ -34,7 +34,8 @@ http::ServerOptions ServerOptionsFor(const config::Config& c, const ServeOverrid
 
 core::Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(
     const config::AuditConfig& c, crypto::FieldSealer* sealer,
-    std::function<void(uint64_t)> on_commit, const core::Clock& clock, telemetry::Logger& log) {
+    std::function<void(uint64_t)> on_commit, telemetry::Counter* tree_head_failures,
+    const core::Clock& clock, telemetry::Logger& log) {
   auto signer = audit::TreeHeadSigner::FromPemFile(c.signing_key);
   if (!signer) {
     return core::Fail(signer.error());
@@ -49,6 +50,7 @@ core::Result<std::unique_ptr<audit::AuditLog>> OpenAuditLog(
   options.tree_head_interval = c.tree_head_interval;
   options.sealer = sealer;
   options.on_commit = std::move(on_commit);
+  options.tree_head_failures = tree_head_failures;
   auto opened = audit::AuditLog::Open(std::move(*store), std::move(*signer), clock, log, options);
   if (!opened) {
     core::Error e = opened.error();
@@ -142,7 +144,13 @@ core::Status Gateway::Build() {
     OPSGATE_RETURN_IF_ERROR(BuildSyslogExport(*c.audit.syslog_export, c.audit.path, sqlite));
     on_commit = [f = forwarder_.get()](uint64_t) { f->Notify(); };
   }
-  auto audit_log = OpenAuditLog(c.audit, sealer, std::move(on_commit), clock_, log_);
+  telemetry::Counter& tree_head_failures =
+      metrics_
+          .AddCounter("opsgate_audit_tree_head_failures_total",
+                      "Tree heads that could not be signed or stored (retried; alert on it).", {})
+          .With({});
+  auto audit_log =
+      OpenAuditLog(c.audit, sealer, std::move(on_commit), &tree_head_failures, clock_, log_);
   if (!audit_log) {
     return core::Fail(audit_log.error());
   }
@@ -164,9 +172,17 @@ core::Status Gateway::Build() {
   OPSGATE_RETURN_IF_ERROR(
       AddBuiltinRoutes(router_, *store_, metrics_, [this] { return MetricsToken(); }));
 
+  rejections_ = std::make_unique<audit::RejectionLimiter>(
+      clock_, c.audit.rejection_records_per_second, c.audit.rejection_records_per_second,
+      &metrics_
+           .AddCounter("opsgate_audit_rejections_unrecorded_total",
+                       "Rejections refused and counted but not written to the audit log "
+                       "(audit.rejection_records_per_second exceeded).",
+                       {})
+           .With({}));
   deps_ = std::make_unique<connectors::ConnectorDeps>(
       connectors::ConnectorDeps{clock_, log_, metrics_, *store_, *seen_keys_, *http_client_,
-                                *sender_, *audit_, redactor_.get()});
+                                *sender_, *audit_, redactor_.get(), rejections_.get()});
   connectors::ConnectorRegistry registry;
   RegisterConnectors(registry);
   auto created = registry.CreateEnabled(c, *deps_, router_);
@@ -397,6 +413,8 @@ core::Status Gateway::Reload() {
       fresh->audit.tree_head_every != old->audit.tree_head_every ||
       fresh->audit.tree_head_interval != old->audit.tree_head_interval ||
       fresh->audit.max_batch != old->audit.max_batch ||
+      fresh->audit.rejection_records_per_second != old->audit.rejection_records_per_second ||
+      fresh->audit.syslog_export.has_value() != old->audit.syslog_export.has_value() ||
       fresh->audit.seal_fields != old->audit.seal_fields || fresh->keys.dir != old->keys.dir) {
     needs_restart.emplace_back("audit");
   }

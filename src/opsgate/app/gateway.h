@@ -108,6 +108,7 @@ class Gateway {
   std::unique_ptr<http::HttpClient> http_client_;
   std::unique_ptr<http::RetryingSender> sender_;
   http::Router router_;
+  std::unique_ptr<audit::RejectionLimiter> rejections_;
   std::unique_ptr<connectors::ConnectorDeps> deps_;
   std::vector<std::unique_ptr<connectors::Connector>> connectors_;
   std::unique_ptr<http::Server> server_;

@@ -132,6 +132,11 @@ core::Status AuditLog::SignLocked() {
   head.timestamp_ms = UnixMillis(clock_.Now());
   auto sig = signer_->Sign(head);
   if (!sig) {
+    log_.Error("audit.tree_head_failed",
+               {{"tree_size", head.tree_size}, {"error", sig.error().message}});
+    if (options_.tree_head_failures != nullptr) {
+      options_.tree_head_failures->Inc();
+    }
     return core::Fail(sig.error());
   }
   store::TreeHeadRow row;
@@ -143,6 +148,9 @@ core::Status AuditLog::SignLocked() {
   if (auto st = store_->AppendTreeHead(row); !st) {
     log_.Error("audit.tree_head_failed",
                {{"tree_size", head.tree_size}, {"error", st.error().message}});
+    if (options_.tree_head_failures != nullptr) {
+      options_.tree_head_failures->Inc();
+    }
     return st;
   }
   signed_size_ = head.tree_size;

@@ -36,6 +36,7 @@
 #include "opsgate/crypto/key_provider.h"
 #include "opsgate/store/audit_store.h"
 #include "opsgate/telemetry/log.h"
+#include "opsgate/telemetry/metrics.h"
 
 namespace opsgate::audit {
 
@@ -55,6 +56,9 @@ struct AuditLogOptions {
   // Called on the writer thread after each commit with the number of durable records
   // (e.g. to wake an exporter). Must be quick and must not append.
   std::function<void(uint64_t durable)> on_commit;
+  // Counts tree heads that could not be signed or stored (retried later; alert on it).
+  // Not owned; may be null.
+  telemetry::Counter* tree_head_failures = nullptr;
 };
 
 class AuditLog final : public AuditSink {

@@ -103,6 +103,10 @@ struct AuditConfig {
   // Seal the sensitive fields (user name, text, slots, output) with AES-256-GCM under
   // data keys wrapped by the key-encryption key in keys.dir (audit/sealing.h).
   bool seal_fields = true;
+  // Most rejection records a second (bursts up to the same number); beyond it a flood of
+  // bad requests is sampled: every rejection is still refused, logged and counted, and
+  // a summary record says how many were not recorded (1..100,000).
+  uint32_t rejection_records_per_second = 100;
   // audit.export.syslog; absent: no live export.
   std::optional<SyslogExportConfig> syslog_export;
 };

@@ -403,6 +403,7 @@ void ParseAudit(MapReader map, const Context& ctx, AuditConfig* out) {
   map.ReadDuration("tree_head_interval", std::chrono::seconds(1), std::chrono::hours(1),
                    &out->tree_head_interval);
   map.ReadInteger("max_batch", 1, 65'536, &out->max_batch);
+  map.ReadInteger("rejection_records_per_second", 1, 100'000, &out->rejection_records_per_second);
   map.ReadBool("seal_fields", &out->seal_fields);
   if (!out->seal_fields) {
     map.Warning("seal_fields", "audit records will hold message text and user names in clear");

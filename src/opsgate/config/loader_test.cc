@@ -158,6 +158,7 @@ TEST_F(LoaderTest, MinimalConfigKeepsTheDefaults) {
   EXPECT_EQ(c.audit.tree_head_interval, milliseconds(10'000));
   EXPECT_EQ(c.audit.max_batch, 1024u);
   EXPECT_TRUE(c.audit.seal_fields);
+  EXPECT_EQ(c.audit.rejection_records_per_second, 100u);
   EXPECT_EQ(c.keys.dir, Path("keys"));
   EXPECT_EQ(c.log.level, "info");
 }
@@ -179,6 +180,10 @@ TEST_F(LoaderTest, AuditSectionIsReadAndChecked) {
   EXPECT_EQ(c.audit.max_batch, 256u);
   EXPECT_FALSE(Parse(std::string(kProxy) + "audit:\n  tree_head_every: 0\n").ok());
   EXPECT_FALSE(Parse(std::string(kProxy) + "audit:\n  max_batch: 100000\n").ok());
+  EXPECT_FALSE(Parse(std::string(kProxy) + "audit:\n  rejection_records_per_second: 0\n").ok());
+  EXPECT_EQ(Parse(std::string(kProxy) + "audit:\n  rejection_records_per_second: 5\n")
+                .config->audit.rejection_records_per_second,
+            5u);
   EXPECT_FALSE(Parse(std::string(kProxy) + "audit:\n  colour: red\n").ok());
 }
 

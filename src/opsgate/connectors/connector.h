@@ -16,6 +16,7 @@
 #include <memory>
 #include <string_view>
 
+#include "opsgate/audit/rejection_limiter.h"
 #include "opsgate/audit/sink.h"
 #include "opsgate/config/config.h"
 #include "opsgate/core/clock.h"
@@ -53,6 +54,9 @@ struct ConnectorDeps {
   // Strips secrets (tokens, keys, passwords...) from text before it is stored; null
   // stores text as received (tests).
   const redact::Redactor* redactor = nullptr;
+  // Samples rejection records under a flood (audit/rejection_limiter.h), shared by all
+  // connectors; null records every rejection (tests).
+  audit::RejectionLimiter* rejections = nullptr;
 };
 
 class Connector {

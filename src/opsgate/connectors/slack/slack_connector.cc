@@ -124,9 +124,21 @@ http::Response SlackConnector::Reject(int status, std::string_view reason,
                                     {"remote", request.remote_address}});
   // Recorded without waiting: nothing acts on a rejected request, and a flood of forged
   // requests must not hold I/O threads. A failed append is logged by the audit log.
+  // Under a flood only a sample is recorded (every rejection is still counted above).
+  const int64_t now_ms = UnixMillis(deps_.clock.Now());
+  if (deps_.rejections != nullptr) {
+    const std::optional<uint64_t> admitted = deps_.rejections->Admit();
+    if (!admitted) {
+      return http::Response::Error(status, reason, message);
+    }
+    if (*admitted > 0) {
+      deps_.audit.Append(audit::MakeSuppressedRecord(*admitted, "slack", now_ms),
+                         [](core::Result<uint64_t>) {});
+    }
+  }
   audit::Record record;
   record.kind = audit::RecordKind::kRejection;
-  record.timestamp_ms = UnixMillis(deps_.clock.Now());
+  record.timestamp_ms = now_ms;
   record.correlation_id = request.correlation_id;
   record.platform = "slack";
   record.workspace = std::string(team);

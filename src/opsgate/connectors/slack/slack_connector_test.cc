@@ -299,6 +299,28 @@ TEST_F(SlackConnectorTest, SecretsInTheTextAreRedactedBeforeTheyAreRecorded) {
   EXPECT_NE(stored.find("[redacted:aws-access-key-id]"), std::string::npos) << stored;
 }
 
+TEST_F(SlackConnectorTest, AFloodOfForgedRequestsIsRefusedButOnlySampledIntoTheAuditLog) {
+  audit::RejectionLimiter limiter(clock_, /*per_second=*/2, /*burst=*/2);
+  deps_->rejections = &limiter;
+  auto& c = Connector();
+  auto forged = DocRequest();
+  forged.body += "x";  // signature no longer matches
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(c.Handle(forged).status, 401);  // every one refused
+  }
+  auto records = audit_.records();
+  ASSERT_EQ(records.size(), 2u) << "the burst";
+  clock_.Advance(std::chrono::seconds(1));
+  ASSERT_EQ(c.Handle(forged).status, 401);
+  records = audit_.records();
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[2].action, "audit.rejections_suppressed");
+  EXPECT_EQ(records[2].result, "48");
+  EXPECT_EQ(records[3].kind, audit::RecordKind::kRejection);
+  EXPECT_EQ(records[3].reason, "signature_mismatch");
+  EXPECT_EQ(limiter.dropped_total(), 48u);
+}
+
 TEST_F(SlackConnectorTest, SecretsAreRedactedFromRepliesBeforeTheyLeave) {
   auto& c = Connector();
   // An unknown command is echoed back ("I did not understand ..."): the echo must not
