@@ -250,6 +250,34 @@ TEST(Cli, CheckRefusesAnInvalidRedactPattern) {
   EXPECT_NE(r.err.find("redact.extra_patterns"), std::string::npos) << r.err;
 }
 
+TEST(Cli, CheckOpensTheAuditAndDataKeysServeWouldNeed) {
+  TempDir dir;
+  ASSERT_EQ(RunOpsgate({"init", dir.path()}).exit_code, 0);
+  const std::string config = dir.path() + "/opsgate.yaml";
+  const fs::path keys = fs::path(dir.path()) / "keys";
+
+  // A public key from another pair: verify would refuse every tree head.
+  TempDir other;
+  ASSERT_EQ(RunOpsgate({"init", other.path()}).exit_code, 0);
+  fs::copy_file(fs::path(other.path()) / "keys" / "audit-signing.pub",
+                keys / "audit-signing.pub", fs::copy_options::overwrite_existing);
+  auto r = RunOpsgate({"check", "--config", config});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("audit.public_key"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is not the public half of audit.signing_key"), std::string::npos) << r.err;
+
+  // No data key: sealing audit fields cannot start.
+  fs::copy_file(fs::path(other.path()) / "keys" / "audit-signing.pub",
+                keys / "audit-signing.pub", fs::copy_options::overwrite_existing);
+  fs::copy_file(fs::path(other.path()) / "keys" / "audit-signing.key",
+                keys / "audit-signing.key", fs::copy_options::overwrite_existing);
+  fs::remove(keys / "data.key");
+  r = RunOpsgate({"check", "--config", config});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("keys.dir: no current key"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("audit.public_key"), std::string::npos) << "a matching pair passes: " << r.err;
+}
+
 TEST(Cli, CheckAcceptsTheStarterConfig) {
   TempDir dir;
   ASSERT_EQ(RunOpsgate({"init", dir.path()}).exit_code, 0);

@@ -12,6 +12,7 @@
 #include "opsgate/audit/merkle.h"
 #include "opsgate/audit/record.h"
 #include "opsgate/audit/sealing.h"
+#include "opsgate/audit/tree_head.h"
 #include "opsgate/audit/verifier.h"
 #include "opsgate/core/strings.h"
 #include "opsgate/crypto/hash.h"
@@ -361,6 +362,21 @@ int RunCheck(const CheckOptions& options) {
   }
   if (auto redactor = redact::Redactor::Create(c.redact.extra_patterns); !redactor) {
     errors.push_back(c.source_path + ": redact.extra_patterns: " + redactor.error().message);
+  }
+  // What `serve` opens at start: the tree-head key pair and the key-encryption keys.
+  if (auto signer = audit::TreeHeadSigner::FromPemFile(c.audit.signing_key); !signer) {
+    errors.push_back(c.source_path + ": audit.signing_key: " + signer.error().message);
+  } else if (auto key = audit::TreeHeadKey::FromPemFile(c.audit.public_key); !key) {
+    errors.push_back(c.source_path + ": audit.public_key: " + key.error().message);
+  } else if ((*signer)->public_key().key_id() != key->key_id()) {
+    errors.push_back(c.source_path + ": audit.public_key: " + c.audit.public_key +
+                     " is not the public half of audit.signing_key " + c.audit.signing_key +
+                     " (`opsgate audit verify` would refuse every tree head)");
+  }
+  if (c.audit.seal_fields) {
+    if (auto keys = crypto::LocalFileKeyProvider::Open(c.keys.dir); !keys) {
+      errors.push_back(c.source_path + ": keys.dir: " + keys.error().message);
+    }
   }
   for (const auto& w : loaded->warnings) {
     std::cerr << w.ToString() << "\n";
