@@ -258,7 +258,8 @@ core::Status Gateway::BuildSyslogExport(const config::SyslogExportConfig& c,
   export_metrics_ = audit::siem::ExportMetrics::Register(metrics_);
   audit::siem::ForwarderOptions options;
   options.name = c.name;
-  options.format = audit::siem::ExportFormat::kSyslog;
+  options.format = c.format == "jsonl" ? audit::siem::ExportFormat::kJsonLines
+                                       : audit::siem::ExportFormat::kSyslog;
   options.batch_size = c.batch_size;
   options.poll_interval = c.poll_interval;
   auto forwarder = audit::siem::Forwarder::Create(*export_source_, *export_cursors_,

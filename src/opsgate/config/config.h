@@ -76,6 +76,9 @@ struct SyslogExportConfig {
   int facility = 13;             // 0..23; 13 = log audit
   std::string hostname;          // HOSTNAME field; empty: the machine's
   std::string name = "syslog";   // cursor name (the store keeps one cursor per name)
+  // "syslog": RFC 5424 messages, octet-counted (RFC 5425/6587); "jsonl": one JSON
+  // object per line (for receivers that take newline-delimited JSON over TCP/TLS).
+  std::string format = "syslog";
   size_t batch_size = 256;       // records per write + cursor save
   std::chrono::milliseconds poll_interval{2000};
   std::chrono::milliseconds connect_timeout{5000};

@@ -373,6 +373,8 @@ void ParseSyslogExport(MapReader map, const Context& ctx, SyslogExportConfig* ou
   map.ReadInteger("facility", 0, 23, &out->facility);
   map.ReadString("hostname", &out->hostname);
   map.ReadString("name", &out->name);
+  map.ReadEnum("format", {{"syslog", std::string("syslog")}, {"jsonl", std::string("jsonl")}},
+               &out->format);
   map.ReadInteger("batch_size", 1, 100'000, &out->batch_size);
   map.ReadDuration("poll_interval", std::chrono::milliseconds(100), std::chrono::minutes(10),
                    &out->poll_interval);

@@ -216,6 +216,7 @@ TEST_F(LoaderTest, SyslogExportSectionIsReadAndChecked) {
   EXPECT_EQ(e.facility, 16);
   EXPECT_EQ(e.poll_interval, milliseconds(500));
   EXPECT_FALSE(e.open_sealed_fields);
+  EXPECT_EQ(e.format, "syslog");
   EXPECT_FALSE(Parse(kProxy).config->audit.syslog_export.has_value());
 
   const auto errors = [&](const std::string& section) {
@@ -229,6 +230,8 @@ TEST_F(LoaderTest, SyslogExportSectionIsReadAndChecked) {
               ElementsAre(HasSubstr("client_cert and client_key go together")));
   EXPECT_THAT(errors("      host: h\n      ca_file: ca.pem\n      facility: 24\n"),
               ElementsAre(HasSubstr("audit.export.syslog.facility")));
+  EXPECT_THAT(errors("      host: h\n      ca_file: ca.pem\n      format: cef\n"),
+              ElementsAre(HasSubstr("audit.export.syslog.format: expected one of syslog, jsonl")));
   // Plain TCP needs no CA and is warned about.
   const LoadOutcome plain = Parse(std::string(kProxy) +
                                   "audit:\n  export:\n    syslog:\n      host: h\n"
