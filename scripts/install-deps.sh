@@ -3,7 +3,8 @@
 # packages already present are skipped, and apt-get runs only when something is
 # missing. Uses sudo when not root.
 #   scripts/install-deps.sh          build dependencies
-#   scripts/install-deps.sh --test   plus test tools (promtool, clang for fuzzing, rsyslog)
+#   scripts/install-deps.sh --test   plus test tools (promtool, clang for fuzzing, rsyslog,
+#                                    Node.js and the npm OpenID Provider)
 set -euo pipefail
 
 build_pkgs=(
@@ -19,9 +20,15 @@ test_pkgs=(
   rsyslog rsyslog-openssl   # a real syslog receiver (TLS) for the SIEM export tests
 )
 
+with_tests=false
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then
+  with_tests=true
   pkgs+=("${test_pkgs[@]}")
+  # Node.js runs the test OpenID Provider (npm oidc-provider); keep an installed one.
+  if ! command -v node >/dev/null 2>&1; then
+    pkgs+=(nodejs npm)
+  fi
 fi
 
 missing=()
@@ -33,14 +40,28 @@ done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all ${#pkgs[@]} packages present"
-  exit 0
+else
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    sudo=(sudo)
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then
-  sudo=(sudo)
+# npm test tooling (identity-provider only), pinned by its package-lock.json; installed
+# again only when the lock file changed. oidc-provider 9 needs Node.js 20 or newer.
+if $with_tests; then
+  tools="$(cd "$(dirname "$0")/.." && pwd)/test/tools/oidc"
+  node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if (( node_major < 20 )); then
+    echo "install-deps: Node.js ${node_major} is older than 20: the OIDC provider tests" \
+         "will skip (and fail under CI=true)"
+  elif [[ ! -f "$tools/node_modules/.package-lock.json" ||
+          "$tools/package-lock.json" -nt "$tools/node_modules/.package-lock.json" ]]; then
+    echo "install-deps: npm ci in test/tools/oidc"
+    npm ci --prefix "$tools" --no-audit --no-fund --loglevel=error
+  fi
 fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

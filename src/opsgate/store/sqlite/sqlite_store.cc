@@ -71,6 +71,53 @@ constexpr Migration kMigrations[] = {
         updated_at INTEGER NOT NULL
       );
     )sql"},
+    // Identity linking (issue 5), see sqlite_identity_store.h. Times are Unix ms; state
+    // and link tokens are keyed by their SHA-256 (32-byte blobs).
+    {5, R"sql(
+      CREATE TABLE oidc_pending_logins (
+        state_hash    BLOB    PRIMARY KEY,
+        state         TEXT    NOT NULL,
+        nonce         TEXT    NOT NULL,
+        code_verifier TEXT    NOT NULL,
+        issuer        TEXT    NOT NULL,
+        redirect_uri  TEXT    NOT NULL,
+        max_age       INTEGER,
+        acr_values    TEXT    NOT NULL,
+        prompt        TEXT    NOT NULL,
+        context       TEXT    NOT NULL,
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE identity_link_tokens (
+        token_hash BLOB    PRIMARY KEY,
+        platform   TEXT    NOT NULL,
+        workspace  TEXT    NOT NULL,
+        user_id    TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE identity_principals (
+        id               INTEGER PRIMARY KEY,
+        issuer           TEXT    NOT NULL,
+        subject          TEXT    NOT NULL,
+        email            TEXT,
+        groups_json      TEXT    NOT NULL DEFAULT '[]',
+        linked_at        INTEGER NOT NULL,
+        last_verified_at INTEGER NOT NULL,
+        expires_at       INTEGER NOT NULL,
+        UNIQUE (issuer, subject)
+      );
+      CREATE TABLE identity_platform_links (
+        platform     TEXT    NOT NULL,
+        workspace    TEXT    NOT NULL,
+        user_id      TEXT    NOT NULL,
+        principal_id INTEGER NOT NULL REFERENCES identity_principals (id) ON DELETE CASCADE,
+        linked_at    INTEGER NOT NULL,
+        PRIMARY KEY (platform, workspace, user_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX identity_platform_links_by_principal
+        ON identity_platform_links (principal_id);
+    )sql"},
 };
 
 constexpr bool MigrationsAreConsecutive() {

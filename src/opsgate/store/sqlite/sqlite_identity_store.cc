@@ -1,0 +1,533 @@
+#include "opsgate/store/sqlite/sqlite_identity_store.h"
+
+#include <sqlite3.h>
+
+#include "opsgate/core/strings.h"
+
+namespace opsgate::store {
+namespace {
+
+using sqlite_internal::Database;
+using sqlite_internal::Statement;
+
+int64_t Ms(core::Clock::WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+core::Clock::WallTime FromMs(int64_t ms) {
+  return core::Clock::WallTime(
+      std::chrono::duration_cast<core::Clock::WallTime::duration>(std::chrono::milliseconds(ms)));
+}
+
+core::Status CheckHash(std::string_view hash, std::string_view what) {
+  if (hash.size() != 32) {
+    return core::Fail(core::InvalidArgument(std::string(what) +
+                                            " must be a 32-byte SHA-256 digest"));
+  }
+  return core::Ok();
+}
+
+core::Status CheckField(std::string_view value, std::string_view what, size_t max,
+                        bool allow_empty = false) {
+  if ((!allow_empty && value.empty()) || value.size() > max) {
+    return core::Fail(core::InvalidArgument(std::string(what) + " must be " +
+                                            (allow_empty ? "0" : "1") + ".." +
+                                            std::to_string(max) + " bytes"));
+  }
+  return core::Ok();
+}
+
+core::Status CheckAccount(const PlatformAccount& a) {
+  OPSGATE_RETURN_IF_ERROR(CheckField(a.platform, "platform", SqliteIdentityStore::kMaxFieldBytes));
+  OPSGATE_RETURN_IF_ERROR(
+      CheckField(a.workspace, "workspace", SqliteIdentityStore::kMaxFieldBytes));
+  return CheckField(a.user_id, "user id", SqliteIdentityStore::kMaxFieldBytes);
+}
+
+core::Status CheckPrincipal(const VerifiedPrincipal& who) {
+  OPSGATE_RETURN_IF_ERROR(CheckField(who.issuer, "issuer", SqliteIdentityStore::kMaxFieldBytes));
+  OPSGATE_RETURN_IF_ERROR(
+      CheckField(who.subject, "subject", SqliteIdentityStore::kMaxFieldBytes));
+  if (who.email) {
+    OPSGATE_RETURN_IF_ERROR(
+        CheckField(*who.email, "email", SqliteIdentityStore::kMaxFieldBytes, true));
+  }
+  if (who.groups.size() > SqliteIdentityStore::kMaxGroups) {
+    return core::Fail(core::InvalidArgument("more than " +
+                                            std::to_string(SqliteIdentityStore::kMaxGroups) +
+                                            " groups"));
+  }
+  for (const std::string& g : who.groups) {
+    OPSGATE_RETURN_IF_ERROR(CheckField(g, "group name", SqliteIdentityStore::kMaxFieldBytes));
+  }
+  return core::Ok();
+}
+
+std::string GroupsJson(const std::vector<std::string>& groups) {
+  std::string out = "[";
+  for (size_t i = 0; i < groups.size(); ++i) {
+    out += i == 0 ? "\"" : ",\"";
+    out += core::JsonEscape(groups[i]);
+    out += '"';
+  }
+  out += ']';
+  return out;
+}
+
+std::string JoinSpace(const std::vector<std::string>& values) {
+  std::string out;
+  for (const std::string& v : values) {
+    if (!out.empty()) {
+      out += ' ';
+    }
+    out += v;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitSpace(std::string_view s) {
+  std::vector<std::string> out;
+  for (std::string_view part : core::Split(s, ' ')) {
+    if (!part.empty()) {
+      out.emplace_back(part);
+    }
+  }
+  return out;
+}
+
+// Runs `st` to completion after binding was done; resets it either way.
+core::Result<std::vector<std::vector<std::string>>> Rows(Statement& st, int columns) {
+  std::vector<std::vector<std::string>> rows;
+  while (true) {
+    auto row = st.Step();
+    if (!row) {
+      return core::Fail(row.error());
+    }
+    if (!*row) {
+      break;
+    }
+    std::vector<std::string> r;
+    for (int c = 0; c < columns; ++c) {
+      r.push_back(st.ColumnText(c));
+    }
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+// Reads id, issuer, subject, email, linked_at, last_verified_at, expires_at.
+Principal ReadPrincipal(Statement& st, int first = 0) {
+  Principal p;
+  p.id = st.ColumnInt64(first);
+  p.issuer = st.ColumnText(first + 1);
+  p.subject = st.ColumnText(first + 2);
+  if (!st.ColumnIsNull(first + 3)) {
+    p.email = st.ColumnText(first + 3);
+  }
+  p.linked_at = FromMs(st.ColumnInt64(first + 4));
+  p.last_verified_at = FromMs(st.ColumnInt64(first + 5));
+  p.expires_at = FromMs(st.ColumnInt64(first + 6));
+  return p;
+}
+
+core::Status LoadGroups(Database& db, Principal& p) {
+  auto st = db.Prepare(
+      "SELECT j.value FROM identity_principals p, json_each(p.groups_json) j "
+      "WHERE p.id = ?1 ORDER BY j.key");
+  if (!st) {
+    return core::Fail(st.error());
+  }
+  OPSGATE_RETURN_IF_ERROR(st->BindInt64(1, p.id));
+  auto rows = Rows(*st, 1);
+  if (!rows) {
+    return core::Fail(rows.error());
+  }
+  p.groups.clear();
+  for (auto& r : *rows) {
+    p.groups.push_back(std::move(r[0]));
+  }
+  return core::Ok();
+}
+
+core::Result<std::optional<Principal>> FindPrincipal(Database& db, std::string_view issuer,
+                                                     std::string_view subject) {
+  auto st = db.Prepare(
+      "SELECT id, issuer, subject, email, linked_at, last_verified_at, expires_at "
+      "FROM identity_principals WHERE issuer = ?1 AND subject = ?2");
+  if (!st) {
+    return core::Fail(st.error());
+  }
+  OPSGATE_RETURN_IF_ERROR(st->BindText(1, issuer));
+  OPSGATE_RETURN_IF_ERROR(st->BindText(2, subject));
+  auto row = st->Step();
+  if (!row) {
+    return core::Fail(row.error());
+  }
+  if (!*row) {
+    return std::optional<Principal>();
+  }
+  Principal p = ReadPrincipal(*st);
+  OPSGATE_RETURN_IF_ERROR(st->Reset());
+  OPSGATE_RETURN_IF_ERROR(LoadGroups(db, p));
+  return std::optional<Principal>(std::move(p));
+}
+
+// Creates or refreshes the principal; `create` false makes a missing one kNotFound.
+core::Result<Principal> UpsertPrincipal(Database& db, const VerifiedPrincipal& who, int64_t now_ms,
+                                        int64_t expires_ms, bool create) {
+  auto st = db.Prepare(
+      create ? "INSERT INTO identity_principals (issuer, subject, email, groups_json, linked_at, "
+               "last_verified_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) "
+               "ON CONFLICT (issuer, subject) DO UPDATE SET email = excluded.email, "
+               "groups_json = excluded.groups_json, last_verified_at = excluded.last_verified_at, "
+               "expires_at = excluded.expires_at"
+             : "UPDATE identity_principals SET email = ?3, groups_json = ?4, "
+               "last_verified_at = ?5, expires_at = ?6 WHERE issuer = ?1 AND subject = ?2");
+  if (!st) {
+    return core::Fail(st.error());
+  }
+  OPSGATE_RETURN_IF_ERROR(st->BindText(1, who.issuer));
+  OPSGATE_RETURN_IF_ERROR(st->BindText(2, who.subject));
+  OPSGATE_RETURN_IF_ERROR(who.email ? st->BindText(3, *who.email) : st->BindNull(3));
+  OPSGATE_RETURN_IF_ERROR(st->BindText(4, GroupsJson(who.groups)));
+  OPSGATE_RETURN_IF_ERROR(st->BindInt64(5, now_ms));
+  OPSGATE_RETURN_IF_ERROR(st->BindInt64(6, expires_ms));
+  OPSGATE_RETURN_IF_ERROR(st->Run());
+  if (!create && sqlite3_changes(db.handle()) == 0) {
+    return core::Fail(core::NotFound("no linked identity " + who.subject + " at " + who.issuer));
+  }
+  auto found = FindPrincipal(db, who.issuer, who.subject);
+  if (!found) {
+    return core::Fail(found.error());
+  }
+  if (!*found) {
+    return core::Fail(core::Internal("principal vanished inside its own transaction"));
+  }
+  return std::move(**found);
+}
+
+int64_t TtlMs(std::chrono::seconds ttl) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             ttl < std::chrono::seconds(1) ? std::chrono::seconds(1) : ttl)
+      .count();
+}
+
+}  // namespace
+
+core::Status SqliteIdentityStore::PutLoginState(const PendingLogin& login) {
+  OPSGATE_RETURN_IF_ERROR(CheckHash(login.state_hash, "state hash"));
+  OPSGATE_RETURN_IF_ERROR(CheckField(login.issuer, "issuer", kMaxFieldBytes));
+  OPSGATE_RETURN_IF_ERROR(CheckField(login.redirect_uri, "redirect_uri", kMaxFieldBytes));
+  OPSGATE_RETURN_IF_ERROR(CheckField(login.context, "login context", kMaxContextBytes, true));
+  OPSGATE_RETURN_IF_ERROR(CheckField(login.state.Reveal(), "state", kMaxFieldBytes));
+  OPSGATE_RETURN_IF_ERROR(CheckField(login.nonce.Reveal(), "nonce", kMaxFieldBytes));
+  OPSGATE_RETURN_IF_ERROR(
+      CheckField(login.code_verifier.Reveal(), "code_verifier", kMaxFieldBytes));
+  return store_.WithDatabase([&](Database& db) -> core::Status {
+    auto st = db.Prepare(
+        "INSERT INTO oidc_pending_logins (state_hash, state, nonce, code_verifier, issuer, "
+        "redirect_uri, max_age, acr_values, prompt, context, created_at, expires_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+    if (!st) {
+      return core::Fail(st.error());
+    }
+    OPSGATE_RETURN_IF_ERROR(st->BindBlob(1, login.state_hash));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(2, login.state.Reveal()));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(3, login.nonce.Reveal()));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(4, login.code_verifier.Reveal()));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(5, login.issuer));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(6, login.redirect_uri));
+    OPSGATE_RETURN_IF_ERROR(login.max_age_seconds ? st->BindInt64(7, *login.max_age_seconds)
+                                                  : st->BindNull(7));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(8, JoinSpace(login.acr_values)));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(9, login.prompt));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(10, login.context));
+    OPSGATE_RETURN_IF_ERROR(st->BindInt64(11, Ms(login.created_at)));
+    OPSGATE_RETURN_IF_ERROR(st->BindInt64(12, Ms(login.expires_at)));
+    return st->Run();
+  });
+}
+
+core::Result<std::optional<PendingLogin>> SqliteIdentityStore::TakeLoginState(
+    std::string_view state_hash, core::Clock::WallTime) {
+  OPSGATE_RETURN_IF_ERROR(CheckHash(state_hash, "state hash"));
+  return store_.WithDatabase([&](Database& db) -> core::Result<std::optional<PendingLogin>> {
+    // One statement: of two concurrent takes exactly one sees the row.
+    auto st = db.Prepare(
+        "DELETE FROM oidc_pending_logins WHERE state_hash = ?1 RETURNING state, nonce, "
+        "code_verifier, issuer, redirect_uri, max_age, acr_values, prompt, context, "
+        "created_at, expires_at");
+    if (!st) {
+      return core::Fail(st.error());
+    }
+    OPSGATE_RETURN_IF_ERROR(st->BindBlob(1, state_hash));
+    auto row = st->Step();
+    if (!row) {
+      return core::Fail(row.error());
+    }
+    if (!*row) {
+      return std::optional<PendingLogin>();
+    }
+    PendingLogin p;
+    p.state_hash = std::string(state_hash);
+    p.state = core::Secret(st->ColumnText(0));
+    p.nonce = core::Secret(st->ColumnText(1));
+    p.code_verifier = core::Secret(st->ColumnText(2));
+    p.issuer = st->ColumnText(3);
+    p.redirect_uri = st->ColumnText(4);
+    if (!st->ColumnIsNull(5)) {
+      p.max_age_seconds = st->ColumnInt64(5);
+    }
+    p.acr_values = SplitSpace(st->ColumnText(6));
+    p.prompt = st->ColumnText(7);
+    p.context = st->ColumnText(8);
+    p.created_at = FromMs(st->ColumnInt64(9));
+    p.expires_at = FromMs(st->ColumnInt64(10));
+    // Finish the statement so the delete is complete before the lock is released.
+    auto done = st->Step();
+    if (!done) {
+      return core::Fail(done.error());
+    }
+    return std::optional<PendingLogin>(std::move(p));
+  });
+}
+
+core::Result<int64_t> SqliteIdentityStore::PruneLoginStates(core::Clock::WallTime now) {
+  return store_.WithDatabase([&](Database& db) -> core::Result<int64_t> {
+    auto st = db.Prepare("DELETE FROM oidc_pending_logins WHERE expires_at <= ?1");
+    if (!st) {
+      return core::Fail(st.error());
+    }
+    OPSGATE_RETURN_IF_ERROR(st->BindInt64(1, Ms(now)));
+    OPSGATE_RETURN_IF_ERROR(st->Run());
+    return static_cast<int64_t>(sqlite3_changes(db.handle()));
+  });
+}
+
+core::Status SqliteIdentityStore::PutLinkToken(const LinkTokenRecord& token) {
+  OPSGATE_RETURN_IF_ERROR(CheckHash(token.token_hash, "link token hash"));
+  OPSGATE_RETURN_IF_ERROR(CheckAccount(token.account));
+  return store_.WithDatabase([&](Database& db) -> core::Status {
+    auto st = db.Prepare(
+        "INSERT INTO identity_link_tokens (token_hash, platform, workspace, user_id, "
+        "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!st) {
+      return core::Fail(st.error());
+    }
+    OPSGATE_RETURN_IF_ERROR(st->BindBlob(1, token.token_hash));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(2, token.account.platform));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(3, token.account.workspace));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(4, token.account.user_id));
+    OPSGATE_RETURN_IF_ERROR(st->BindInt64(5, Ms(token.created_at)));
+    OPSGATE_RETURN_IF_ERROR(st->BindInt64(6, Ms(token.expires_at)));
+    return st->Run();
+  });
+}
+
+core::Result<std::optional<LinkTokenRecord>> SqliteIdentityStore::TakeLinkToken(
+    std::string_view token_hash, core::Clock::WallTime now) {
+  OPSGATE_RETURN_IF_ERROR(CheckHash(token_hash, "link token hash"));
+  return store_.WithDatabase([&](Database& db) -> core::Result<std::optional<LinkTokenRecord>> {
+    auto st = db.Prepare(
+        "DELETE FROM identity_link_tokens WHERE token_hash = ?1 "
+        "RETURNING platform, workspace, user_id, created_at, expires_at");
+    if (!st) {
+      return core::Fail(st.error());
+    }
+    OPSGATE_RETURN_IF_ERROR(st->BindBlob(1, token_hash));
+    auto row = st->Step();
+    if (!row) {
+      return core::Fail(row.error());
+    }
+    if (!*row) {
+      return std::optional<LinkTokenRecord>();
+    }
+    LinkTokenRecord t;
+    t.token_hash = std::string(token_hash);
+    t.account = {st->ColumnText(0), st->ColumnText(1), st->ColumnText(2)};
+    t.created_at = FromMs(st->ColumnInt64(3));
+    t.expires_at = FromMs(st->ColumnInt64(4));
+    auto done = st->Step();
+    if (!done) {
+      return core::Fail(done.error());
+    }
+    if (Ms(t.expires_at) <= Ms(now)) {
+      return std::optional<LinkTokenRecord>();  // expired: deleted, never honoured
+    }
+    return std::optional<LinkTokenRecord>(std::move(t));
+  });
+}
+
+core::Result<Principal> SqliteIdentityStore::Link(const PlatformAccount& account,
+                                                  const VerifiedPrincipal& who,
+                                                  core::Clock::WallTime now,
+                                                  std::chrono::seconds link_ttl) {
+  OPSGATE_RETURN_IF_ERROR(CheckAccount(account));
+  OPSGATE_RETURN_IF_ERROR(CheckPrincipal(who));
+  const int64_t now_ms = Ms(now);
+  return store_.WithDatabase([&](Database& db) -> core::Result<Principal> {
+    auto tx = db.BeginImmediate();
+    if (!tx) {
+      return core::Fail(tx.error());
+    }
+    auto p = UpsertPrincipal(db, who, now_ms, now_ms + TtlMs(link_ttl), /*create=*/true);
+    if (!p) {
+      return core::Fail(p.error());
+    }
+    auto st = db.Prepare(
+        "INSERT INTO identity_platform_links (platform, workspace, user_id, principal_id, "
+        "linked_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (platform, workspace, user_id) "
+        "DO UPDATE SET principal_id = excluded.principal_id, linked_at = excluded.linked_at");
+    if (!st) {
+      return core::Fail(st.error());
+    }
+    OPSGATE_RETURN_IF_ERROR(st->BindText(1, account.platform));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(2, account.workspace));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(3, account.user_id));
+    OPSGATE_RETURN_IF_ERROR(st->BindInt64(4, p->id));
+    OPSGATE_RETURN_IF_ERROR(st->BindInt64(5, now_ms));
+    OPSGATE_RETURN_IF_ERROR(st->Run());
+    OPSGATE_RETURN_IF_ERROR(tx->Commit());
+    return p;
+  });
+}
+
+core::Result<Principal> SqliteIdentityStore::Reverify(const VerifiedPrincipal& who,
+                                                      core::Clock::WallTime now,
+                                                      std::chrono::seconds link_ttl) {
+  OPSGATE_RETURN_IF_ERROR(CheckPrincipal(who));
+  const int64_t now_ms = Ms(now);
+  return store_.WithDatabase([&](Database& db) -> core::Result<Principal> {
+    auto tx = db.BeginImmediate();
+    if (!tx) {
+      return core::Fail(tx.error());
+    }
+    auto p = UpsertPrincipal(db, who, now_ms, now_ms + TtlMs(link_ttl), /*create=*/false);
+    if (!p) {
+      return core::Fail(p.error());
+    }
+    OPSGATE_RETURN_IF_ERROR(tx->Commit());
+    return p;
+  });
+}
+
+core::Result<bool> SqliteIdentityStore::Unlink(const PlatformAccount& account) {
+  OPSGATE_RETURN_IF_ERROR(CheckAccount(account));
+  return store_.WithDatabase([&](Database& db) -> core::Result<bool> {
+    auto st = db.Prepare(
+        "DELETE FROM identity_platform_links WHERE platform = ?1 AND workspace = ?2 AND "
+        "user_id = ?3");
+    if (!st) {
+      return core::Fail(st.error());
+    }
+    OPSGATE_RETURN_IF_ERROR(st->BindText(1, account.platform));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(2, account.workspace));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(3, account.user_id));
+    OPSGATE_RETURN_IF_ERROR(st->Run());
+    return sqlite3_changes(db.handle()) > 0;
+  });
+}
+
+core::Result<int64_t> SqliteIdentityStore::Revoke(std::string_view issuer,
+                                                  std::string_view subject) {
+  return store_.WithDatabase([&](Database& db) -> core::Result<int64_t> {
+    auto tx = db.BeginImmediate();
+    if (!tx) {
+      return core::Fail(tx.error());
+    }
+    auto found = FindPrincipal(db, issuer, subject);
+    if (!found) {
+      return core::Fail(found.error());
+    }
+    if (!*found) {
+      return core::Fail(core::NotFound("no linked identity " + std::string(subject) + " at " +
+                                       std::string(issuer)));
+    }
+    auto del_links = db.Prepare("DELETE FROM identity_platform_links WHERE principal_id = ?1");
+    if (!del_links) {
+      return core::Fail(del_links.error());
+    }
+    OPSGATE_RETURN_IF_ERROR(del_links->BindInt64(1, (*found)->id));
+    OPSGATE_RETURN_IF_ERROR(del_links->Run());
+    const int64_t links = sqlite3_changes(db.handle());
+    auto del = db.Prepare("DELETE FROM identity_principals WHERE id = ?1");
+    if (!del) {
+      return core::Fail(del.error());
+    }
+    OPSGATE_RETURN_IF_ERROR(del->BindInt64(1, (*found)->id));
+    OPSGATE_RETURN_IF_ERROR(del->Run());
+    OPSGATE_RETURN_IF_ERROR(tx->Commit());
+    return links;
+  });
+}
+
+core::Result<LinkLookup> SqliteIdentityStore::Lookup(const PlatformAccount& account,
+                                                     core::Clock::WallTime now) {
+  OPSGATE_RETURN_IF_ERROR(CheckAccount(account));
+  return store_.WithDatabase([&](Database& db) -> core::Result<LinkLookup> {
+    auto st = db.Prepare(
+        "SELECT p.id, p.issuer, p.subject, p.email, p.linked_at, p.last_verified_at, "
+        "p.expires_at FROM identity_platform_links l JOIN identity_principals p "
+        "ON p.id = l.principal_id WHERE l.platform = ?1 AND l.workspace = ?2 AND "
+        "l.user_id = ?3");
+    if (!st) {
+      return core::Fail(st.error());
+    }
+    OPSGATE_RETURN_IF_ERROR(st->BindText(1, account.platform));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(2, account.workspace));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(3, account.user_id));
+    auto row = st->Step();
+    if (!row) {
+      return core::Fail(row.error());
+    }
+    LinkLookup out;
+    if (!*row) {
+      return out;
+    }
+    Principal p = ReadPrincipal(*st);
+    OPSGATE_RETURN_IF_ERROR(st->Reset());
+    OPSGATE_RETURN_IF_ERROR(LoadGroups(db, p));
+    out.state = Ms(p.expires_at) <= Ms(now) ? LinkLookup::State::kExpired
+                                            : LinkLookup::State::kLinked;
+    out.principal = std::move(p);
+    return out;
+  });
+}
+
+core::Result<std::vector<PlatformAccount>> SqliteIdentityStore::LinksOf(std::string_view issuer,
+                                                                        std::string_view subject) {
+  return store_.WithDatabase([&](Database& db) -> core::Result<std::vector<PlatformAccount>> {
+    auto st = db.Prepare(
+        "SELECT l.platform, l.workspace, l.user_id FROM identity_platform_links l "
+        "JOIN identity_principals p ON p.id = l.principal_id "
+        "WHERE p.issuer = ?1 AND p.subject = ?2 ORDER BY 1, 2, 3");
+    if (!st) {
+      return core::Fail(st.error());
+    }
+    OPSGATE_RETURN_IF_ERROR(st->BindText(1, issuer));
+    OPSGATE_RETURN_IF_ERROR(st->BindText(2, subject));
+    auto rows = Rows(*st, 3);
+    if (!rows) {
+      return core::Fail(rows.error());
+    }
+    std::vector<PlatformAccount> out;
+    for (auto& r : *rows) {
+      out.push_back({std::move(r[0]), std::move(r[1]), std::move(r[2])});
+    }
+    return out;
+  });
+}
+
+core::Result<int64_t> SqliteIdentityStore::PruneLinkTokens(core::Clock::WallTime now) {
+  return store_.WithDatabase([&](Database& db) -> core::Result<int64_t> {
+    auto st = db.Prepare("DELETE FROM identity_link_tokens WHERE expires_at <= ?1");
+    if (!st) {
+      return core::Fail(st.error());
+    }
+    OPSGATE_RETURN_IF_ERROR(st->BindInt64(1, Ms(now)));
+    OPSGATE_RETURN_IF_ERROR(st->Run());
+    return static_cast<int64_t>(sqlite3_changes(db.handle()));
+  });
+}
+
+}  // namespace opsgate::store

@@ -1,0 +1,557 @@
+// File: test/integration/oidc_test.cc
+//
+// The OpenID Connect relying party (identity/oidc) end to end against a REAL OpenID
+// Provider: the npm package oidc-provider, started on 127.0.0.1 (plain HTTP, ephemeral
+// port, PKCE required) by test/tools/oidc/provider.mjs. The test plays the browser with
+// a cookie-keeping libcurl handle through the provider's login and consent forms up to
+// the redirect to our redirect_uri, then finishes the login through RelyingParty with
+// the real token endpoint and JWKS, and links an account in the SQLite identity store.
+//
+// Needs node (PATH) and test/tools/oidc/node_modules (`npm ci --prefix test/tools/oidc`).
+// Without them the tests are skipped, unless CI=true, where they fail.
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "opsgate/core/clock.h"
+#include "opsgate/http/client/curl_http_client.h"
+#include "opsgate/identity/oidc/discovery.h"
+#include "opsgate/identity/oidc/pending_login.h"
+#include "opsgate/identity/oidc/relying_party.h"
+#include "opsgate/store/sqlite/sqlite_identity_store.h"
+
+namespace opsgate::identity::oidc {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kClientId = "opsgate-it";
+constexpr const char* kClientSecret = "it-secret-0123456789";
+constexpr const char* kRedirectUri = "http://127.0.0.1:9/auth/callback";
+constexpr const char* kUser = "alice";
+constexpr const char* kPassword = "correct horse";
+
+fs::path ToolsDir() {
+  if (const char* src = std::getenv("OPSGATE_SOURCE_DIR"); src != nullptr && *src != '\0') {
+    return fs::path(src) / "test" / "tools" / "oidc";
+  }
+  return fs::path(OPSGATE_OIDC_TOOLS_DIR);
+}
+
+bool InCi() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
+// Why the provider cannot run here, or "" when it can.
+std::string MissingTooling() {
+  if (!fs::exists(ToolsDir() / "node_modules" / "oidc-provider" / "package.json")) {
+    return (ToolsDir() / "node_modules").string() +
+           " is missing; run: npm ci --prefix test/tools/oidc";
+  }
+  if (std::system("node --version > /dev/null 2>&1") != 0) {
+    return "node is not on PATH";
+  }
+  return "";
+}
+
+// provider.mjs as a child process: stdin held open (EOF makes it exit), the first
+// stdout line read for the issuer, stderr into a file shown on failure.
+class ProviderProcess {
+ public:
+  explicit ProviderProcess(const std::string& auth_method = "client_secret_basic") {
+    char err_template[] = "/tmp/oidc-provider-stderr-XXXXXX";
+    const int err_fd = ::mkostemp(err_template, O_CLOEXEC);
+    err_path_ = err_template;
+    // Close-on-exec everywhere: dup2 onto 0/1/2 clears it for the child's own ends, and
+    // no other child (e.g. a second provider) inherits this one's pipes.
+    int in_pipe[2];
+    int out_pipe[2];
+    if (err_fd < 0 || ::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
+      return;
+    }
+    const std::string script = (ToolsDir() / "provider.mjs").string();
+    std::vector<std::string> args = {"node",          script,
+                                     "--client-id",   kClientId,
+                                     "--client-secret", kClientSecret,
+                                     "--redirect-uri", kRedirectUri,
+                                     "--auth-method", auth_method,
+                                     "--user",        kUser,
+                                     "--password",    kPassword};
+    // Everything the child needs is prepared before fork: it only calls
+    // async-signal-safe functions.
+    std::vector<char*> argv;
+    for (std::string& a : args) {
+      argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    const std::string dir = ToolsDir().string();
+    const pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      // Ignored signals survive exec (the test process ignores SIGPIPE); give node the
+      // defaults it expects.
+      ::signal(SIGPIPE, SIG_DFL);
+      ::signal(SIGXFSZ, SIG_DFL);
+      // If the test dies (ctest timeout, SIGKILL), the provider dies too, even if its
+      // event loop is stuck and would never see stdin close.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) {
+        ::_exit(125);
+      }
+      ::dup2(in_pipe[0], 0);
+      ::dup2(out_pipe[1], 1);
+      ::dup2(err_fd, 2);
+      if (::chdir(dir.c_str()) != 0) {
+        ::_exit(126);
+      }
+      ::execvp("node", argv.data());
+      ::_exit(127);
+    }
+    ::close(err_fd);
+    ::close(in_pipe[0]);
+    ::close(out_pipe[1]);
+    stdin_fd_ = in_pipe[1];
+    stdout_fd_ = out_pipe[0];
+
+    // The first stdout line: {"issuer":"http://127.0.0.1:PORT","port":PORT}
+    std::string line;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{stdout_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 200) <= 0) {
+        continue;
+      }
+      char buf[512];
+      const ssize_t n = ::read(stdout_fd_, buf, sizeof buf);
+      if (n <= 0) {
+        break;
+      }
+      line.append(buf, static_cast<size_t>(n));
+    }
+    std::smatch m;
+    if (std::regex_search(line, m, std::regex(R"re("issuer":"([^"]+)")re"))) {
+      issuer_ = m[1];
+    }
+  }
+
+  ~ProviderProcess() {
+    if (stdin_fd_ >= 0) {
+      ::close(stdin_fd_);
+    }
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      for (int i = 0; i < 50; ++i) {
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+          pid_ = -1;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      if (pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+      }
+    }
+    if (stdout_fd_ >= 0) {
+      ::close(stdout_fd_);
+    }
+    std::error_code ec;
+    fs::remove(err_path_, ec);
+  }
+
+  const std::string& issuer() const { return issuer_; }
+  std::string Stderr() const {
+    std::ifstream in(err_path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1;
+  int stdout_fd_ = -1;
+  std::string err_path_;
+  std::string issuer_;
+};
+
+size_t Append(char* ptr, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(ptr, size * n);
+  return size * n;
+}
+
+// A minimal browser: one libcurl handle with the cookie engine on, redirects followed
+// by hand so the redirect to our redirect_uri can be intercepted.
+class Browser {
+ public:
+  struct Page {
+    long status = 0;
+    std::string location;  // absolute, for 3xx
+    std::string body;
+    std::string error;
+  };
+
+  Browser() : curl_(curl_easy_init()) {
+    curl_easy_setopt(curl_, CURLOPT_COOKIEFILE, "");  // in-memory cookie jar
+    curl_easy_setopt(curl_, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(curl_, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, Append);
+  }
+  ~Browser() { curl_easy_cleanup(curl_); }
+  Browser(const Browser&) = delete;
+  Browser& operator=(const Browser&) = delete;
+
+  Page Request(const std::string& url, const std::optional<std::string>& form = std::nullopt) {
+    Page page;
+    curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &page.body);
+    if (form) {
+      curl_easy_setopt(curl_, CURLOPT_POST, 1L);
+      curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE, static_cast<long>(form->size()));
+      curl_easy_setopt(curl_, CURLOPT_COPYPOSTFIELDS, form->c_str());
+    } else {
+      curl_easy_setopt(curl_, CURLOPT_HTTPGET, 1L);
+    }
+    const CURLcode rc = curl_easy_perform(curl_);
+    if (rc != CURLE_OK) {
+      page.error = curl_easy_strerror(rc);
+      return page;
+    }
+    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &page.status);
+    char* location = nullptr;
+    curl_easy_getinfo(curl_, CURLINFO_REDIRECT_URL, &location);
+    if (location != nullptr) {
+      page.location = location;
+    }
+    return page;
+  }
+
+ private:
+  CURL* curl_;
+};
+
+std::string FormValue(std::string_view s) {
+  std::string out;
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+struct BrowseOptions {
+  std::string password = kPassword;
+  bool otp = false;
+  bool abort_on_login_failure = true;
+};
+
+// Follows `url` through login and consent until the provider redirects to
+// kRedirectUri; returns that callback URL, or "ERROR: ..." describing where it stuck.
+std::string Browse(Browser& browser, const std::string& issuer, std::string url,
+                   const BrowseOptions& opts = {}) {
+  static const std::regex kForm(R"re(<form method="post" data-prompt="(\w+)" action="([^"]+)")re");
+  static const std::regex kAbort(R"re(action="([^"]+/abort)")re");
+  std::optional<std::string> form;
+  for (int step = 0; step < 20; ++step) {
+    if (url.rfind(kRedirectUri, 0) == 0) {
+      return url;
+    }
+    Browser::Page page = browser.Request(url, form);
+    form.reset();
+    if (!page.error.empty()) {
+      return "ERROR: " + url + ": " + page.error;
+    }
+    if (page.status >= 300 && page.status < 400 && !page.location.empty()) {
+      url = page.location;
+      continue;
+    }
+    std::smatch m;
+    if (page.status == 401 && opts.abort_on_login_failure &&
+        std::regex_search(page.body, m, kAbort)) {
+      url = issuer + m[1].str();  // the user gives up: error=access_denied
+      form = "";
+      continue;
+    }
+    if (page.status != 200 || !std::regex_search(page.body, m, kForm)) {
+      return "ERROR: HTTP " + std::to_string(page.status) + " at " + url + ": " +
+             page.body.substr(0, 500);
+    }
+    url = issuer + m[2].str();
+    if (m[1] == "login") {
+      form = "login=" + FormValue(kUser) + "&password=" + FormValue(opts.password) +
+             (opts.otp ? "&otp=123456" : "");
+    } else {
+      form = "";
+    }
+  }
+  return "ERROR: too many steps";
+}
+
+std::string QueryOf(const std::string& url) {
+  const size_t q = url.find('?');
+  return q == std::string::npos ? "" : url.substr(q + 1);
+}
+
+class OidcIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start("client_secret_basic", ClientAuthMethod::kClientSecretBasic); }
+
+  void Start(const std::string& method, ClientAuthMethod auth,
+             const std::string& secret = kClientSecret) {
+    const std::string missing = MissingTooling();
+    if (!missing.empty()) {
+      if (InCi()) {
+        FAIL() << "CI=true but the OIDC test provider cannot run: " << missing;
+      }
+      GTEST_SKIP() << "OIDC test provider unavailable (" << missing << ")";
+    }
+    rp_.reset();
+    discovery_.reset();
+    // One retry: node has been seen to deadlock at startup in RSA key generation (the
+    // provider now uses P-256, which has not), and that is not what this test is about.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (attempt > 0) {
+        std::cerr << "provider.mjs did not report its issuer; retrying once. stderr:\n"
+                  << provider_->Stderr() << "\n";
+      }
+      provider_.reset();  // stop the previous provider first
+      provider_ = std::make_unique<ProviderProcess>(method);
+      if (!provider_->issuer().empty()) {
+        break;
+      }
+    }
+    ASSERT_FALSE(provider_->issuer().empty())
+        << "provider.mjs did not report its issuer; stderr:\n" << provider_->Stderr();
+
+    http::CurlHttpClientOptions ho;
+    ho.allow_http = true;
+    auto client = http::CurlHttpClient::Create(ho);
+    ASSERT_TRUE(client.has_value()) << client.error();
+    http_ = std::move(*client);
+
+    DiscoveryOptions d;
+    d.issuer = provider_->issuer();
+    d.allow_http = true;
+    discovery_ = std::make_unique<Discovery>(d, *http_, clock_);
+    RelyingPartyOptions o;
+    o.client_id = kClientId;
+    o.client_secret = core::Secret(secret);
+    o.client_auth = auth;
+    o.redirect_uri = kRedirectUri;
+    o.extra_scopes = {"groups"};
+    rp_ = std::make_unique<RelyingParty>(std::move(o), *discovery_, *http_, clock_);
+
+    auto db = store::SqliteStore::Open(":memory:");
+    ASSERT_TRUE(db.has_value()) << db.error();
+    db_ = std::move(*db);
+    ids_ = std::make_unique<store::SqliteIdentityStore>(*db_);
+  }
+
+  void TearDown() override {
+    if (HasFailure() && provider_) {
+      std::cerr << "provider stderr:\n" << provider_->Stderr() << "\n";
+    }
+  }
+
+  // BeginLogin + store + browse; returns the start and the parsed callback.
+  std::pair<LoginStart, CallbackParams> LoginThroughBrowser(LoginParams params = {},
+                                                            BrowseOptions browse = {}) {
+    auto start = rp_->BeginLogin(params);
+    EXPECT_TRUE(start.has_value()) << start.error();
+    if (!start) {
+      return {};
+    }
+    EXPECT_TRUE(ids_->PutLoginState(ToPendingLogin(start->state)).has_value());
+    Browser browser;
+    const std::string callback =
+        Browse(browser, provider_->issuer(), start->authorization_url, browse);
+    EXPECT_EQ(callback.rfind(kRedirectUri, 0), 0u) << callback;
+    auto cb = ParseCallbackQuery(QueryOf(callback));
+    EXPECT_TRUE(cb.has_value()) << cb.error();
+    return {std::move(*start), cb.value_or(CallbackParams{})};
+  }
+
+  core::SystemClock clock_;
+  std::unique_ptr<ProviderProcess> provider_;
+  std::unique_ptr<http::CurlHttpClient> http_;
+  std::unique_ptr<Discovery> discovery_;
+  std::unique_ptr<RelyingParty> rp_;
+  std::unique_ptr<store::SqliteStore> db_;
+  std::unique_ptr<store::SqliteIdentityStore> ids_;
+};
+
+TEST_F(OidcIntegrationTest, DiscoveryOfTheRealProvider) {
+  auto md = discovery_->Get();
+  ASSERT_TRUE(md.has_value()) << md.error();
+  EXPECT_EQ((*md)->issuer, provider_->issuer());
+  EXPECT_EQ((*md)->token_endpoint, provider_->issuer() + "/token");
+  EXPECT_EQ((*md)->code_challenge_methods_supported, std::vector<std::string>{"S256"});
+  EXPECT_TRUE((*md)->authorization_response_iss_parameter_supported);
+}
+
+TEST_F(OidcIntegrationTest, ScriptedLoginLinksAnAccountEndToEnd) {
+  // `link` in chat: a single-use token bound to the platform account.
+  const store::PlatformAccount account{"slack", "T0001", "U0001"};
+  auto token = NewLinkToken();
+  ASSERT_TRUE(token.has_value());
+  const auto now = clock_.Now();
+  ASSERT_TRUE(ids_->PutLinkToken({LinkTokenHash(token->Reveal()), account, now,
+                                  now + std::chrono::minutes(10)})
+                  .has_value());
+  // /auth/login?t=...
+  auto taken = ids_->TakeLinkToken(LinkTokenHash(token->Reveal()), clock_.Now());
+  ASSERT_TRUE(taken.has_value() && taken->has_value());
+  EXPECT_FALSE(ids_->TakeLinkToken(LinkTokenHash(token->Reveal()), clock_.Now())->has_value());
+
+  LoginParams params;
+  params.max_age = std::chrono::seconds(600);
+  params.context = (*taken)->account.platform + "/" + (*taken)->account.workspace + "/" +
+                   (*taken)->account.user_id;
+  auto [start, cb] = LoginThroughBrowser(params);
+  ASSERT_TRUE(cb.code.has_value()) << "no code in the callback";
+  EXPECT_EQ(cb.iss, provider_->issuer());
+
+  // /auth/callback
+  auto pending = ids_->TakeLoginState(StateHash(cb.state.value_or("")), clock_.Now());
+  ASSERT_TRUE(pending.has_value()) << pending.error();
+  ASSERT_TRUE(pending->has_value()) << "pending login not found by state";
+  auto who = rp_->CompleteLogin(FromPendingLogin(**pending), cb);
+  ASSERT_TRUE(who.has_value()) << who.error();
+  EXPECT_EQ(who->issuer, provider_->issuer());
+  EXPECT_EQ(who->subject, "user-alice-0001");
+  EXPECT_EQ(who->email, "alice@example.com");
+  EXPECT_TRUE(who->email_verified);
+  EXPECT_EQ(who->groups, (std::vector<std::string>{"ops", "sre"}));
+  EXPECT_EQ(who->amr, std::vector<std::string>{"pwd"});
+  ASSERT_TRUE(who->auth_time.has_value());
+  EXPECT_LE(std::abs(*who->auth_time - clock_.UnixSeconds()), 60);
+  EXPECT_EQ(who->context, "slack/T0001/U0001");
+
+  auto linked = ids_->Link(account, {who->issuer, who->subject, who->email, who->groups},
+                           clock_.Now(), std::chrono::hours(24 * 30));
+  ASSERT_TRUE(linked.has_value()) << linked.error();
+  auto found = ids_->Lookup(account, clock_.Now());
+  ASSERT_TRUE(found.has_value()) << found.error();
+  ASSERT_EQ(found->state, store::LinkLookup::State::kLinked);
+  EXPECT_EQ(found->principal->subject, "user-alice-0001");
+  EXPECT_EQ(found->principal->email, "alice@example.com");
+  EXPECT_EQ(found->principal->groups, (std::vector<std::string>{"ops", "sre"}));
+
+  EXPECT_EQ(ids_->Unlink(account), true);
+  EXPECT_EQ(ids_->Lookup(account, clock_.Now())->state, store::LinkLookup::State::kNotLinked);
+}
+
+TEST_F(OidcIntegrationTest, ReplayedCallbackIsRefused) {
+  auto [start, cb] = LoginThroughBrowser();
+  auto first = ids_->TakeLoginState(StateHash(cb.state.value_or("")), clock_.Now());
+  ASSERT_TRUE(first.has_value() && first->has_value());
+  ASSERT_TRUE(rp_->CompleteLogin(FromPendingLogin(**first), cb).has_value());
+  // The same callback again: its state was taken, so there is nothing to complete.
+  auto again = ids_->TakeLoginState(StateHash(cb.state.value_or("")), clock_.Now());
+  ASSERT_TRUE(again.has_value());
+  EXPECT_FALSE(again->has_value());
+}
+
+TEST_F(OidcIntegrationTest, CodeUsedTwiceIsRefusedByTheProvider) {
+  auto [start, cb] = LoginThroughBrowser();
+  ASSERT_TRUE(rp_->CompleteLogin(start.state, cb).has_value());
+  // Bypassing the store's single use, the provider itself refuses the second redemption.
+  auto second = rp_->CompleteLogin(start.state, cb);
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(OidcReasonOf(second.error()), "token_rejected") << second.error();
+  EXPECT_EQ(second.error().code, core::ErrorCode::kUnauthenticated);
+  EXPECT_NE(second.error().message.find("invalid_grant"), std::string::npos) << second.error();
+  EXPECT_EQ(second.error().message.find(kClientSecret), std::string::npos);
+  EXPECT_EQ(second.error().message.find(*cb.code), std::string::npos);
+}
+
+TEST_F(OidcIntegrationTest, TamperedStateIsRefused) {
+  auto [start, cb] = LoginThroughBrowser();
+  CallbackParams tampered = cb;
+  ASSERT_TRUE(tampered.state.has_value());
+  tampered.state->front() = tampered.state->front() == 'x' ? 'y' : 'x';
+  auto none = ids_->TakeLoginState(StateHash(*tampered.state), clock_.Now());
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->has_value()) << "a tampered state finds no pending login";
+  auto refused = rp_->CompleteLogin(start.state, tampered);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(OidcReasonOf(refused.error()), "state_mismatch");
+  // The untouched callback still works: the tampered one did not burn the code.
+  EXPECT_TRUE(rp_->CompleteLogin(start.state, cb).has_value());
+}
+
+TEST_F(OidcIntegrationTest, UserWhoCancelsGetsAccessDenied) {
+  BrowseOptions browse;
+  browse.password = "wrong password";
+  auto [start, cb] = LoginThroughBrowser({}, browse);
+  ASSERT_TRUE(cb.error.has_value());
+  auto refused = rp_->CompleteLogin(start.state, cb);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(OidcReasonOf(refused.error()), "access_denied") << refused.error();
+  EXPECT_EQ(refused.error().code, core::ErrorCode::kPermissionDenied);
+}
+
+TEST_F(OidcIntegrationTest, StepUpWithAcrValuesAndMaxAge) {
+  LoginParams params;
+  params.prompt = "login";
+  params.max_age = std::chrono::seconds(0);
+  params.acr_values = {"urn:opsgate:loa:2"};
+  BrowseOptions browse;
+  browse.otp = true;
+  auto [start, cb] = LoginThroughBrowser(params, browse);
+  auto who = rp_->CompleteLogin(start.state, cb);
+  ASSERT_TRUE(who.has_value()) << who.error();
+  EXPECT_EQ(who->acr, "urn:opsgate:loa:2");
+  EXPECT_EQ(who->amr, (std::vector<std::string>{"pwd", "otp"}));
+  ASSERT_TRUE(who->auth_time.has_value());
+}
+
+TEST_F(OidcIntegrationTest, ClientSecretPost) {
+  Start("client_secret_post", ClientAuthMethod::kClientSecretPost);
+  auto [start, cb] = LoginThroughBrowser();
+  auto who = rp_->CompleteLogin(start.state, cb);
+  ASSERT_TRUE(who.has_value()) << who.error();
+  EXPECT_EQ(who->subject, "user-alice-0001");
+}
+
+TEST_F(OidcIntegrationTest, WrongClientSecretIsRejectedByTheProvider) {
+  Start("client_secret_basic", ClientAuthMethod::kClientSecretBasic, "not-the-secret");
+  auto [start, cb] = LoginThroughBrowser();
+  auto refused = rp_->CompleteLogin(start.state, cb);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(OidcReasonOf(refused.error()), "token_rejected") << refused.error();
+  EXPECT_NE(refused.error().message.find("invalid_client"), std::string::npos) << refused.error();
+  EXPECT_EQ(refused.error().message.find("not-the-secret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace opsgate::identity::oidc
