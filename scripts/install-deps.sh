@@ -11,7 +11,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config ccache git ca-certificates curl openssl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libcurl4-openssl-dev libyaml-cpp-dev libsqlite3-dev sqlite3 libre2-dev
-  libcli11-dev libspdlog-dev libfmt-dev libexpected-dev
+  libcli11-dev libspdlog-dev libfmt-dev libexpected-dev libqrencode-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(

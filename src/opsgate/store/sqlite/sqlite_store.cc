@@ -118,6 +118,61 @@ constexpr Migration kMigrations[] = {
       CREATE INDEX identity_platform_links_by_principal
         ON identity_platform_links (principal_id);
     )sql"},
+    // Local accounts, web-chat sessions and MFA (store/local_auth_store.h). Token-like keys
+    // are SHA-256 digests; the TOTP secret is a FieldSealer blob; times are Unix ms.
+    {6, R"sql(
+      CREATE TABLE local_accounts (
+        username            TEXT    PRIMARY KEY,
+        password_hash       TEXT    NOT NULL,
+        totp_secret_sealed  BLOB    NOT NULL DEFAULT x'',
+        totp_confirmed      INTEGER NOT NULL DEFAULT 0,
+        is_admin            INTEGER NOT NULL DEFAULT 0,
+        disabled            INTEGER NOT NULL DEFAULT 0,
+        created_at          INTEGER NOT NULL,
+        password_changed_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE local_enrolment_tokens (
+        token_hash BLOB    PRIMARY KEY,
+        purpose    TEXT    NOT NULL,
+        is_admin   INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE local_sessions (
+        token_hash          BLOB    PRIMARY KEY,
+        username            TEXT    REFERENCES local_accounts (username) ON DELETE CASCADE,
+        oidc_issuer         TEXT,
+        oidc_subject        TEXT,
+        csrf_token          TEXT    NOT NULL,
+        created_at          INTEGER NOT NULL,
+        last_seen_at        INTEGER NOT NULL,
+        idle_timeout_ms     INTEGER NOT NULL,
+        absolute_expires_at INTEGER NOT NULL,
+        mfa_verified_at     INTEGER
+      ) WITHOUT ROWID;
+      CREATE INDEX local_sessions_by_username ON local_sessions (username);
+      CREATE TABLE local_totp_used (
+        account TEXT    NOT NULL,
+        step    INTEGER NOT NULL,
+        used_at INTEGER NOT NULL,
+        PRIMARY KEY (account, step)
+      ) WITHOUT ROWID;
+      CREATE TABLE local_login_failures (
+        id  INTEGER PRIMARY KEY,
+        key TEXT    NOT NULL,
+        at  INTEGER NOT NULL
+      );
+      CREATE INDEX local_login_failures_by_key ON local_login_failures (key, at);
+      CREATE TABLE local_step_ups (
+        challenge_hash BLOB    PRIMARY KEY,
+        principal      TEXT    NOT NULL,
+        request_hash   TEXT    NOT NULL,
+        created_at     INTEGER NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        satisfied_at   INTEGER
+      ) WITHOUT ROWID;
+      CREATE INDEX local_step_ups_by_request ON local_step_ups (principal, request_hash);
+    )sql"},
 };
 
 constexpr bool MigrationsAreConsecutive() {
