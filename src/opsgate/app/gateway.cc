@@ -12,7 +12,9 @@
 #include "opsgate/http/client/curl_http_client.h"
 #include "opsgate/audit/export/syslog_client.h"
 #include "opsgate/audit/sealing.h"
+#include "opsgate/config/secret_ref.h"
 #include "opsgate/store/sqlite/sqlite_audit_store.h"
+#include "opsgate/store/sqlite/sqlite_identity_store.h"
 #include "opsgate/store/sqlite/sqlite_export_cursor.h"
 #include "opsgate/store/sqlite/sqlite_seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
@@ -171,6 +173,9 @@ core::Status Gateway::Build() {
 
   OPSGATE_RETURN_IF_ERROR(
       AddBuiltinRoutes(router_, *store_, metrics_, [this] { return MetricsToken(); }));
+  if (c.identity.oidc) {
+    OPSGATE_RETURN_IF_ERROR(BuildIdentityLinking(c, sqlite));
+  }
 
   rejections_ = std::make_unique<audit::RejectionLimiter>(
       clock_, c.audit.rejection_records_per_second, c.audit.rejection_records_per_second,
@@ -182,7 +187,8 @@ core::Status Gateway::Build() {
            .With({}));
   deps_ = std::make_unique<connectors::ConnectorDeps>(
       connectors::ConnectorDeps{clock_, log_, metrics_, *store_, *seen_keys_, *http_client_,
-                                *sender_, *audit_, redactor_.get(), rejections_.get()});
+                                *sender_, *audit_, redactor_.get(), rejections_.get(),
+                                link_service_.get()});
   connectors::ConnectorRegistry registry;
   RegisterConnectors(registry);
   auto created = registry.CreateEnabled(c, *deps_, router_);
@@ -211,6 +217,53 @@ core::Status Gateway::Start() {
             {{"version", OPSGATE_VERSION},
              {"connectors", static_cast<uint64_t>(connectors_.size())},
              {"config", c.source_path}});
+  return core::Ok();
+}
+
+core::Status Gateway::BuildIdentityLinking(const config::Config& c, store::SqliteStore& store) {
+  const config::OidcConfig& o = *c.identity.oidc;
+  const auto fail = [](const core::Error& e) {
+    return core::Fail(core::Error{e.code, "identity.oidc: " + e.message});
+  };
+  identity::oidc::RelyingPartyOptions rp;
+  rp.client_id = o.client_id;
+  if (o.client_secret) {
+    auto secret = config::ResolveSecret(*o.client_secret);
+    if (!secret) {
+      return fail(secret.error());
+    }
+    rp.client_secret = std::move(*secret);
+  }
+  rp.client_auth = o.client_auth == "client_secret_post" ? identity::oidc::ClientAuthMethod::kClientSecretPost
+                   : o.client_auth == "none"             ? identity::oidc::ClientAuthMethod::kNone
+                                                         : identity::oidc::ClientAuthMethod::kClientSecretBasic;
+  rp.redirect_uri = o.redirect_uri;
+  rp.extra_scopes = o.scopes;
+  rp.groups_claim = o.groups_claim;
+  rp.login_ttl = c.identity.link_token_ttl;
+  http::CurlHttpClientOptions client_options;
+  client_options.ca_file = c.outbound.ca_file;
+  client_options.allow_http = o.allow_http;  // dev only (the loader refuses it otherwise)
+  auto client = http::CurlHttpClient::Create(client_options);
+  if (!client) {
+    return fail(client.error());
+  }
+  oidc_http_ = std::move(*client);
+  identity::oidc::DiscoveryOptions discovery;
+  discovery.issuer = o.issuer;
+  discovery.allow_http = o.allow_http;
+  discovery_ = std::make_unique<identity::oidc::Discovery>(discovery, *oidc_http_, clock_);
+  relying_party_ =
+      std::make_unique<identity::oidc::RelyingParty>(std::move(rp), *discovery_, *oidc_http_, clock_);
+  identity_store_ = std::make_unique<store::SqliteIdentityStore>(store);
+  identity::LinkServiceOptions options;
+  options.public_url = c.identity.public_url;
+  options.link_token_ttl = c.identity.link_token_ttl;
+  options.link_ttl = c.identity.link_ttl;
+  link_service_ = std::make_unique<identity::LinkService>(options, *identity_store_, *identity_store_,
+                                                          *relying_party_, *audit_, clock_, log_);
+  OPSGATE_RETURN_IF_ERROR(link_service_->AddRoutes(router_));
+  log_.Info("identity.configured", {{"issuer", o.issuer}, {"public_url", c.identity.public_url}});
   return core::Ok();
 }
 

@@ -25,6 +25,10 @@
 #include "opsgate/http/client/http_client.h"
 #include "opsgate/http/client/retrying_sender.h"
 #include "opsgate/http/router.h"
+#include "opsgate/identity/linking/link_service.h"
+#include "opsgate/identity/oidc/discovery.h"
+#include "opsgate/identity/oidc/relying_party.h"
+#include "opsgate/store/sqlite/sqlite_identity_store.h"
 #include "opsgate/http/server.h"
 #include "opsgate/store/seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_audit_store.h"
@@ -78,6 +82,8 @@ class Gateway {
   // audit.export.syslog: the forwarder and what it reads and writes (not started).
   core::Status BuildSyslogExport(const config::SyslogExportConfig& c,
                                  const std::string& audit_path, store::SqliteStore& store);
+  // identity.oidc: discovery, relying party, identity store, /auth routes, the linker.
+  core::Status BuildIdentityLinking(const config::Config& c, store::SqliteStore& store);
   // Gives the forwarder a moment for the last records, then stops it.
   void StopExport();
   // Logs and audits that the key-encryption key changed (after SIGHUP).
@@ -109,6 +115,12 @@ class Gateway {
   std::unique_ptr<http::RetryingSender> sender_;
   http::Router router_;
   std::unique_ptr<audit::RejectionLimiter> rejections_;
+  // Identity linking (identity.oidc), in dependency order.
+  std::unique_ptr<http::HttpClient> oidc_http_;
+  std::unique_ptr<identity::oidc::Discovery> discovery_;
+  std::unique_ptr<identity::oidc::RelyingParty> relying_party_;
+  std::unique_ptr<store::SqliteIdentityStore> identity_store_;
+  std::unique_ptr<identity::LinkService> link_service_;
   std::unique_ptr<connectors::ConnectorDeps> deps_;
   std::vector<std::unique_ptr<connectors::Connector>> connectors_;
   std::unique_ptr<http::Server> server_;

@@ -157,6 +157,28 @@ struct ConnectorsConfig {
   std::optional<SlackConfig> slack;  // absent: no Slack connector
 };
 
+// identity.oidc: the OpenID Provider chat accounts are linked to (docs/identity.md).
+struct OidcConfig {
+  std::string issuer;                 // required, exactly as the provider spells it
+  std::string client_id;              // required
+  std::optional<SecretRef> client_secret;  // required unless client_auth is none
+  std::string client_auth = "client_secret_basic";  // | client_secret_post | none
+  std::string redirect_uri;           // default <public_url>/auth/callback
+  std::vector<std::string> scopes;    // besides "openid email profile"
+  std::string groups_claim = "groups";
+  // http:// endpoints on loopback (a test provider). Only with dev: true.
+  bool allow_http = false;
+};
+
+struct IdentityConfig {
+  // How browsers reach opsgate (https://host[:port], no trailing '/'); link URLs start
+  // with it. Default https://<server.listen>.
+  std::string public_url;
+  std::chrono::seconds link_token_ttl{600};          // 1m..1h
+  std::chrono::seconds link_ttl{30 * 24 * 3600};     // 1h..8760h; then link again
+  std::optional<OidcConfig> oidc;                    // absent: no linking
+};
+
 // Outbound HTTPS (replies to chat platforms, integrations).
 struct OutboundConfig {
   // Extra PEM bundle of trust anchors used instead of the system store; empty: the
@@ -186,6 +208,7 @@ struct Config {
   RedactConfig redact;
   ConnectorsConfig connectors;
   OutboundConfig outbound;
+  IdentityConfig identity;
 };
 
 }  // namespace opsgate::config

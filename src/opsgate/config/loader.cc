@@ -585,6 +585,74 @@ void ParseOutbound(MapReader map, const Context& ctx, OutboundConfig* out) {
   map.Finish();
 }
 
+void ParseOidc(MapReader map, const Context& ctx, const std::string& public_url,
+               OidcConfig* out) {
+  for (const char* key : {"issuer", "client_id"}) {
+    if (map.Find(key) == nullptr) {
+      map.Error(key, "required key is missing (from your identity provider's client registration)");
+    }
+  }
+  map.ReadBool("allow_http", &out->allow_http);
+  if (out->allow_http && !ctx.dev) {
+    map.Error("allow_http", "http:// identity providers are only for tests: set dev: true, or "
+                            "use the provider's https:// issuer");
+  }
+  const auto url = [&](std::string_view what) {
+    return [&, what](const YamlNode& n) -> ParseResult<std::string> {
+      auto text = ParseText(n);
+      if (!text) {
+        return text;
+      }
+      const bool https = text->rfind("https://", 0) == 0;
+      const bool http = out->allow_http && text->rfind("http://", 0) == 0;
+      if ((!https && !http) || text->size() > 2048 || text->find_first_of(" \t\r\n") != std::string::npos) {
+        return tl::unexpected("expected an https:// URL (" + std::string(what) + ")");
+      }
+      return text;
+    };
+  };
+  map.Read("issuer", url("the issuer identifier"), &out->issuer);
+  map.ReadString("client_id", &out->client_id);
+  map.ReadEnum("client_auth",
+               {{"client_secret_basic", std::string("client_secret_basic")},
+                {"client_secret_post", std::string("client_secret_post")},
+                {"none", std::string("none")}},
+               &out->client_auth);
+  ReadSecret(map, "client_secret", ctx, &out->client_secret);
+  if (out->client_auth != "none" && !out->client_secret && map.Find("client_secret") == nullptr) {
+    map.Error("client_secret", "required with client_auth " + out->client_auth +
+                                   " (a secret reference such as env:OPSGATE_OIDC_CLIENT_SECRET)");
+  }
+  out->redirect_uri = public_url + "/auth/callback";
+  map.Read("redirect_uri", url("opsgate's /auth/callback as registered"), &out->redirect_uri);
+  map.Read("scopes", ParseStringList, &out->scopes);
+  map.ReadString("groups_claim", &out->groups_claim);
+  map.Finish();
+}
+
+void ParseIdentity(MapReader map, const Context& ctx, const ServerConfig& server,
+                   IdentityConfig* out) {
+  const std::string host = server.listen_host.find(':') != std::string::npos
+                               ? "[" + server.listen_host + "]"
+                               : server.listen_host;
+  out->public_url = "https://" + host + ":" + std::to_string(server.listen_port);
+  map.Read("public_url", ParseHttpsBase, &out->public_url);
+  std::chrono::milliseconds token_ttl = out->link_token_ttl;
+  if (map.ReadDuration("link_token_ttl", std::chrono::minutes(1), std::chrono::hours(1),
+                       &token_ttl)) {
+    out->link_token_ttl = std::chrono::duration_cast<std::chrono::seconds>(token_ttl);
+  }
+  std::chrono::milliseconds link_ttl = out->link_ttl;
+  if (map.ReadDuration("link_ttl", std::chrono::hours(1), std::chrono::hours(8760), &link_ttl)) {
+    out->link_ttl = std::chrono::duration_cast<std::chrono::seconds>(link_ttl);
+  }
+  if (map.Find("oidc") != nullptr) {
+    out->oidc.emplace();
+    ParseOidc(map.Section("oidc"), ctx, out->public_url, &*out->oidc);
+  }
+  map.Finish();
+}
+
 void ParseRoot(MapReader map, Context& ctx, Config* out) {
   map.ReadBool("dev", &out->dev);
   ctx.dev = out->dev;
@@ -602,6 +670,7 @@ void ParseRoot(MapReader map, Context& ctx, Config* out) {
   ParseRedact(map.Section("redact"), &out->redact);
   ParseConnectors(map.Section("connectors"), ctx, &out->connectors);
   ParseOutbound(map.Section("outbound"), ctx, &out->outbound);
+  ParseIdentity(map.Section("identity"), ctx, out->server, &out->identity);
   map.Finish();
 }
 

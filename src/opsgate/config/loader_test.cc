@@ -241,6 +241,41 @@ TEST_F(LoaderTest, SyslogExportSectionIsReadAndChecked) {
   EXPECT_NE(plain.diagnostics[0].ToString().find("unencrypted"), std::string::npos);
 }
 
+TEST_F(LoaderTest, IdentitySectionDefaultsToTheListenAddressAndChecksTheProvider) {
+  ::setenv("OPSGATE_TEST_OIDC_SECRET", "s3cret", 1);
+  const LoadOutcome outcome = Parse(std::string(kProxy) +
+                                    "identity:\n  link_ttl: 48h\n  oidc:\n"
+                                    "    issuer: https://idp.example/realms/ops\n"
+                                    "    client_id: opsgate\n"
+                                    "    client_secret: env:OPSGATE_TEST_OIDC_SECRET\n");
+  ASSERT_TRUE(outcome.ok()) << ::testing::PrintToString(outcome.diagnostics);
+  const IdentityConfig& id = outcome.config->identity;
+  EXPECT_EQ(id.public_url, "https://127.0.0.1:8443");
+  EXPECT_EQ(id.link_token_ttl, std::chrono::seconds(600));
+  EXPECT_EQ(id.link_ttl, std::chrono::hours(48));
+  ASSERT_TRUE(id.oidc.has_value());
+  EXPECT_EQ(id.oidc->issuer, "https://idp.example/realms/ops");
+  EXPECT_EQ(id.oidc->redirect_uri, "https://127.0.0.1:8443/auth/callback");
+  EXPECT_EQ(id.oidc->client_auth, "client_secret_basic");
+  EXPECT_EQ(id.oidc->groups_claim, "groups");
+  EXPECT_FALSE(Parse(kProxy).config->identity.oidc.has_value());
+
+  const auto errors = [&](const std::string& oidc) {
+    return Errors(std::string(kProxy) + "identity:\n  oidc:\n" + oidc);
+  };
+  EXPECT_THAT(errors("    client_id: x\n    client_auth: none\n"),
+              ElementsAre(HasSubstr("identity.oidc.issuer: required key is missing")));
+  EXPECT_THAT(errors("    issuer: http://idp.example\n    client_id: x\n    client_auth: none\n"),
+              ElementsAre(HasSubstr("identity.oidc.issuer: expected an https:// URL")));
+  EXPECT_THAT(errors("    issuer: https://idp.example\n    client_id: x\n"),
+              ElementsAre(HasSubstr("identity.oidc.client_secret: required with client_auth")));
+  EXPECT_THAT(errors("    issuer: http://127.0.0.1:9\n    client_id: x\n    client_auth: none\n"
+                     "    allow_http: true\n"),
+              ElementsAre(HasSubstr("identity.oidc.allow_http: http:// identity providers are "
+                                    "only for tests")));
+  ::unsetenv("OPSGATE_TEST_OIDC_SECRET");
+}
+
 TEST_F(LoaderTest, RedactPatternsAreAListOfStrings) {
   const LoadOutcome outcome = Parse(std::string(kProxy) +
                                     "redact:\n  extra_patterns:\n    - 'ticket-[0-9]{6}'\n"
@@ -523,7 +558,7 @@ TEST_F(LoaderTest, DeepFlowNestingIsRefusedBeforeParsing) {
   const std::string ok = "x: " + std::string(31, '[') + std::string(31, ']') + "\n";
   EXPECT_THAT(Errors(std::string(kProxy) + ok),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound)")));
+                             "audit, keys, log, redact, connectors, outbound, identity)")));
 }
 
 TEST_F(LoaderTest, DeepBlockNestingIsRefusedBeforeParsing) {
@@ -553,7 +588,7 @@ TEST_F(LoaderTest, NestingTheScanUnderestimatesIsRefusedWhileBuilding) {
   }
   EXPECT_THAT(Errors(yaml),
               ElementsAre(At("3:1: k0: unknown key (expected one of dev, data_dir, server, "
-                             "store, audit, keys, log, redact, connectors, outbound)"),
+                             "store, audit, keys, log, redact, connectors, outbound, identity)"),
                           At("19:33: " + path +
                              "[0]: nesting is deeper than 32 levels (flatten the structure)")));
 }
@@ -569,11 +604,11 @@ TEST_F(LoaderTest, BracketsInQuotesCommentsAndBlockScalarsDoNotCountAsNesting) {
   EXPECT_THAT(Errors(std::string(kProxy) + "x: '" + many + "'\ny: \"" + many + "\" # " + many +
                      "\nz: |\n  " + many + "\n   " + many + "\n"),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound)"),
+                             "audit, keys, log, redact, connectors, outbound, identity)"),
                           At("4:1: y: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound)"),
+                             "audit, keys, log, redact, connectors, outbound, identity)"),
                           At("5:1: z: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound)")));
+                             "audit, keys, log, redact, connectors, outbound, identity)")));
 }
 
 TEST_F(LoaderTest, OversizeTextIsRefused) {

@@ -18,6 +18,7 @@
 
 #include "opsgate/audit/rejection_limiter.h"
 #include "opsgate/audit/sink.h"
+#include "opsgate/identity/linking/linker.h"
 #include "opsgate/config/config.h"
 #include "opsgate/core/clock.h"
 #include "opsgate/core/result.h"
@@ -57,6 +58,9 @@ struct ConnectorDeps {
   // Samples rejection records under a flood (audit/rejection_limiter.h), shared by all
   // connectors; null records every rejection (tests).
   audit::RejectionLimiter* rejections = nullptr;
+  // Identity linking (identity.oidc); null: not configured, askers stay unlinked and
+  // the built-in commands answer everyone.
+  identity::Linker* linker = nullptr;
 };
 
 class Connector {

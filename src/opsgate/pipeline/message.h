@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "opsgate/core/clock.h"
+#include "opsgate/pipeline/reply.h"
 
 namespace opsgate::pipeline {
 
@@ -40,9 +41,15 @@ struct Message {
 
 // Who is asking, once identity resolved the platform user (DESIGN.md §1 "identity").
 struct Principal {
-  std::string subject;              // enterprise identity (OIDC sub / email); empty if unlinked
+  std::string issuer;               // OIDC issuer, or "local" for opsgate's own accounts
+  std::string subject;              // enterprise identity (OIDC sub / local user name)
+  std::string email;                // if the provider sent one
   std::vector<std::string> groups;  // from the identity provider
-  std::optional<core::Clock::WallTime> mfa_at;  // last MFA, if any
+  std::optional<core::Clock::WallTime> linked_until;  // link expiry (chat platforms)
+  std::optional<core::Clock::WallTime> mfa_at;        // last MFA, if any
+
+  // "issuer|subject": how audit records name the principal.
+  std::string Id() const { return issuer + "|" + subject; }
 };
 
 // What they want (DESIGN.md §1 "intents").
@@ -63,12 +70,6 @@ struct Decision {
   Effect effect = Effect::kDeny;
   std::string statement;  // the policy statement that decided
   std::string reason;     // human-readable explanation
-};
-
-// The answer to send back to the chat.
-struct Reply {
-  std::string text;
-  bool ephemeral = false;
 };
 
 // Everything the stages know about one request.

@@ -9,84 +9,84 @@
 namespace opsgate::connectors::slack {
 namespace {
 
-constexpr size_t kMaxEchoedChars = 200;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+// A URL Slack may render as a link: https only, and nothing that would end or break
+// the <url|label> markup.
+bool LinkableUrl(std::string_view url) {
+  if (url.rfind("https://", 0) != 0) {
+    return false;
   }
-  return out;
-}
-
-std::string CommandList(std::string_view invocation) {
-  const std::string p = EscapeMrkdwn(invocation);
-  return "`" + p + " help` — this list\n" + "`" + p +
-         " whoami` — who opsgate thinks you are (platform ids, linked identity)\n" + "`" + p +
-         " ping` — check that opsgate answers, with its clock";
-}
-
-SlackReply Help(std::string_view invocation) {
-  SlackReply r;
-  r.message = SlackMessage("opsgate commands: help, whoami, ping");
-  r.message.SectionMrkdwn("*opsgate* understands these commands:")
-      .SectionMrkdwn(CommandList(invocation))
-      .Context("Operational commands arrive with intents and policy.");
-  return r;
-}
-
-SlackReply WhoAmI(const pipeline::Message& m) {
-  SlackReply r;
-  r.message = SlackMessage("You are " + m.user_id + " in workspace " + m.workspace_id);
-  r.message.SectionMrkdwn("*Who you are to opsgate*")
-      .SectionMrkdwn("*platform:* " + EscapeMrkdwn(m.platform) + "\n*team id:* " +
-                     EscapeMrkdwn(m.workspace_id) + "\n*user id:* " + EscapeMrkdwn(m.user_id) +
-                     "\n*user name:* " +
-                     (m.user_name.empty() ? std::string("(not sent by Slack)")
-                                          : EscapeMrkdwn(m.user_name)) +
-                     "\n*linked identity:* not linked yet (identity linking arrives with OIDC)");
-  return r;
-}
-
-SlackReply Ping(core::Clock::WallTime now) {
-  SlackReply r;
-  const std::string when = telemetry::FormatTimestamp(now);
-  r.message = SlackMessage("pong (gateway time " + when + ")");
-  r.message.SectionMrkdwn(":white_check_mark: *pong*").Context("gateway time " + when);
-  return r;
-}
-
-SlackReply NotUnderstood(std::string_view text, std::string_view invocation) {
-  std::string shown(text.substr(0, kMaxEchoedChars));
-  if (text.size() > kMaxEchoedChars) {
-    shown += "…";
+  for (char c : url) {
+    if (c == '|' || c == '<' || c == '>' || c == ' ' || static_cast<unsigned char>(c) < 0x21) {
+      return false;
+    }
   }
-  SlackReply r;
-  r.message = SlackMessage("I did not understand \"" + shown + "\". Try help.");
-  r.message.Section("I did not understand \"" + shown + "\".")
-      .SectionMrkdwn(CommandList(invocation));
-  return r;
+  return true;
+}
+
+Button ToButton(const pipeline::ReplyButton& b) {
+  switch (b.kind) {
+    case pipeline::ReplyButton::Kind::kConfirm:
+      return ConfirmButton(b.value);
+    case pipeline::ReplyButton::Kind::kCancel:
+      return CancelButton(b.value);
+    case pipeline::ReplyButton::Kind::kApprove:
+      return ApproveButton(b.value);
+    case pipeline::ReplyButton::Kind::kDeny:
+      return DenyButton(b.value);
+  }
+  return CancelButton(b.value);
 }
 
 }  // namespace
 
-SlackReply AnswerCommand(const pipeline::Message& message, std::string_view invocation,
-                         core::Clock::WallTime now) {
-  const std::string_view text = core::Trim(message.text);
-  const size_t space = text.find_first_of(" \t\n");
-  const std::string verb = Lower(text.substr(0, space));
-  const std::string_view rest =
-      space == std::string_view::npos ? std::string_view() : core::Trim(text.substr(space));
-  if (verb.empty() || (verb == "help" && rest.empty())) {
-    return Help(invocation);
+SlackReply RenderReply(const pipeline::Reply& reply) {
+  SlackReply r;
+  r.ephemeral = reply.ephemeral;
+  r.replace_original = reply.replace_original;
+  r.message = SlackMessage(reply.text);
+  for (const pipeline::ReplyBlock& b : reply.blocks) {
+    switch (b.kind) {
+      case pipeline::ReplyBlock::Kind::kHeading:
+        r.message.SectionMrkdwn("*" + EscapeMrkdwn(b.text) + "*");
+        break;
+      case pipeline::ReplyBlock::Kind::kText:
+        r.message.Section(b.text);
+        break;
+      case pipeline::ReplyBlock::Kind::kCode:
+        r.message.CodeBlock(b.text);
+        break;
+      case pipeline::ReplyBlock::Kind::kFields: {
+        std::string lines;
+        for (const auto& [label, value] : b.fields) {
+          lines += (lines.empty() ? "" : "\n") + ("*" + EscapeMrkdwn(label) + ":* ") +
+                   EscapeMrkdwn(value);
+        }
+        if (!lines.empty()) {
+          r.message.SectionMrkdwn(lines);
+        }
+        break;
+      }
+      case pipeline::ReplyBlock::Kind::kLink:
+        if (LinkableUrl(b.url)) {
+          r.message.SectionMrkdwn("<" + b.url + "|" + EscapeMrkdwn(b.text) + ">");
+        } else {
+          r.message.Section(b.text + ": " + b.url);
+        }
+        break;
+      case pipeline::ReplyBlock::Kind::kNote:
+        r.message.Context(b.text);
+        break;
+      case pipeline::ReplyBlock::Kind::kButtons: {
+        std::vector<Button> buttons;
+        for (const pipeline::ReplyButton& button : b.buttons) {
+          buttons.push_back(ToButton(button));
+        }
+        r.message.Actions(std::move(buttons));
+        break;
+      }
+    }
   }
-  if (verb == "whoami" && rest.empty()) {
-    return WhoAmI(message);
-  }
-  if (verb == "ping" && rest.empty()) {
-    return Ping(now);
-  }
-  return NotUnderstood(text, invocation);
+  return r;
 }
 
 SlackReply AnswerAction(const BlockActions& actions) {

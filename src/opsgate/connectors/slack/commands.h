@@ -1,11 +1,11 @@
 // File: opsgate/connectors/slack/commands.h
 //
-// The built-in commands that make the Slack slice useful before intents and policy
-// land (issue 3): `help`, `whoami`, `ping`, and the answers to clicks on opsgate's
-// standard buttons (confirm/cancel, approve/deny). Pure functions from what was asked
-// to the Block Kit reply; the connector decides where the reply goes.
+// Slack's side of the built-in commands (pipeline/builtins.h): rendering opsgate's
+// platform-neutral replies as Block Kit, and the answers to clicks on opsgate's
+// standard buttons (confirm/cancel, approve/deny). The connector decides where the
+// reply goes.
 //
-//   SlackReply r = AnswerCommand(message, "/ops", clock.Now());
+//   SlackReply r = RenderReply(pipeline::AnswerBuiltin(cmd, message, principal, env));
 //   body = r.message.ToResponseUrlJson({r.ephemeral ? kEphemeral : kInChannel});
 //
 // Text typed by users is escaped by SlackMessage (block_kit.h); nothing here builds
@@ -18,8 +18,8 @@
 
 #include "opsgate/connectors/slack/block_kit.h"
 #include "opsgate/connectors/slack/payload.h"
-#include "opsgate/core/clock.h"
 #include "opsgate/pipeline/message.h"
+#include "opsgate/pipeline/reply.h"
 
 namespace opsgate::connectors::slack {
 
@@ -31,12 +31,10 @@ struct SlackReply {
   bool replace_original = false;
 };
 
-// The answer to `message.text` (command prefix or leading mention already removed).
-// `invocation` is how the user reaches opsgate, for the help text ("/ops" or
-// "@opsgate"). Unknown text gets a reply that says what was not understood and lists
-// the commands. Every built-in answer is ephemeral: they concern only the asker.
-SlackReply AnswerCommand(const pipeline::Message& message, std::string_view invocation,
-                         core::Clock::WallTime now);
+// Block Kit for a neutral reply: heading = bold section, text = section, code = code
+// block, fields = "*label:* value" lines, link = a section with a <url|label> link,
+// note = context, buttons = an actions block of opsgate's standard buttons.
+SlackReply RenderReply(const pipeline::Reply& reply);
 
 // The answer to a click on one of opsgate's buttons (block_kit.h action ids): replaces
 // the message that held the button with who chose what. Other action ids get an

@@ -149,8 +149,62 @@ http::Response SlackConnector::Reject(int status, std::string_view reason,
   return http::Response::Error(status, reason, message);
 }
 
+identity::ResolvedIdentity SlackConnector::Resolve(const pipeline::Message& message) {
+  if (deps_.linker == nullptr) {
+    return {};
+  }
+  auto who = deps_.linker->Resolve({"slack", message.workspace_id, message.user_id});
+  if (!who) {
+    deps_.log.Error("slack.identity_unavailable", {{"error", who.error().message},
+                                                   {"correlation_id", message.correlation_id}});
+    return {};
+  }
+  return std::move(*who);
+}
+
+pipeline::Reply SlackConnector::Answer(const pipeline::Message& message,
+                                       std::string_view invocation,
+                                       const identity::ResolvedIdentity& who) {
+  using identity::ResolvedIdentity;
+  const pipeline::ParsedBuiltin command = pipeline::ParseBuiltin(message.text);
+  const pipeline::BuiltinEnv env{invocation, message.received_at, deps_.linker != nullptr};
+  const bool linked = who.state == ResolvedIdentity::State::kLinked;
+  if (deps_.linker == nullptr) {
+    return pipeline::AnswerBuiltin(command, message, std::nullopt, env);
+  }
+  if (!linked && !pipeline::AllowedWithoutPrincipal(command.verb)) {
+    return pipeline::NeedsLinkReply(env, who.state == ResolvedIdentity::State::kExpired);
+  }
+  const store::PlatformAccount account{"slack", message.workspace_id, message.user_id};
+  if (command.verb == pipeline::Builtin::kLink) {
+    auto url = deps_.linker->StartLink(account);
+    if (!url) {
+      deps_.log.Error("slack.link_failed", {{"error", url.error().message},
+                                            {"correlation_id", message.correlation_id}});
+      return pipeline::ServiceErrorReply("start linking");
+    }
+    return pipeline::LinkReply(*url, deps_.linker->link_token_ttl());
+  }
+  if (command.verb == pipeline::Builtin::kUnlink) {
+    auto was = deps_.linker->Unlink(account);
+    if (!was) {
+      deps_.log.Error("slack.unlink_failed", {{"error", was.error().message},
+                                              {"correlation_id", message.correlation_id}});
+      return pipeline::ServiceErrorReply("unlink");
+    }
+    deps_.log.Info("identity.unlinked", {{"platform", "slack"},
+                                         {"team", message.workspace_id},
+                                         {"user", message.user_id},
+                                         {"was_linked", *was},
+                                         {"correlation_id", message.correlation_id}});
+    return pipeline::UnlinkReply(*was);
+  }
+  return pipeline::AnswerBuiltin(command, message, who.principal, env);
+}
+
 void SlackConnector::AuditAccepted(const pipeline::Message& message, std::string_view kind,
                                    std::string_view resource, const http::Request& request,
+                                   const identity::ResolvedIdentity& who,
                                    std::function<void()> act, http::Responder respond) {
   audit::Record record;
   record.kind = audit::RecordKind::kRequest;
@@ -163,8 +217,10 @@ void SlackConnector::AuditAccepted(const pipeline::Message& message, std::string
   record.action = std::string(kind);
   record.resource = std::string(resource);
   record.result = "accepted";
-  // Sensitive fields: stored plain until field encryption (issue 4, AES-256-GCM
-  // envelopes) seals them here; the record format already has room (audit::Field).
+  if (who.principal) {
+    record.principal = who.principal->Id();
+  }
+  // Sensitive fields: the audit log seals them (audit.seal_fields, audit/sealing.h).
   record.user_name = audit::Field::Plain(message.user_name);
   // People paste secrets into chat; the audit log must not become where they leak.
   record.text = audit::Field::Plain(deps_.redactor != nullptr ? deps_.redactor->Redact(message.text)
@@ -319,11 +375,11 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
         message.received_at = deps_.clock.Now();
         // Slack's 3-second rule: an empty 200 acknowledges without posting anything;
         // the answer goes to response_url once the request is on record.
+        const identity::ResolvedIdentity who = Resolve(message);
         AuditAccepted(
-            message, "slash_command", settings_.command, *req,
-            [this, message, correlation_id = req->correlation_id] {
-              ReplyToResponseUrl(message,
-                                 AnswerCommand(message, settings_.command, message.received_at),
+            message, "slash_command", settings_.command, *req, who,
+            [this, message, who, correlation_id = req->correlation_id] {
+              ReplyToResponseUrl(message, RenderReply(Answer(message, settings_.command, who)),
                                  correlation_id);
             },
             std::move(answer));
@@ -374,11 +430,26 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
         counters_->Kind(mention ? "app_mention" : "direct_message").Inc();
         message->correlation_id = req->correlation_id;
         message->received_at = deps_.clock.Now();
+        const identity::ResolvedIdentity who = Resolve(*message);
         AuditAccepted(
             *message, mention ? "app_mention" : "direct_message", message->reply_to.channel_id,
-            *req,
-            [this, m = *message, correlation_id = req->correlation_id] {
-              PostMessage(m, AnswerCommand(m, "@opsgate", m.received_at), correlation_id);
+            *req, who,
+            [this, m = *message, who, mention, correlation_id = req->correlation_id] {
+              const pipeline::Reply reply = Answer(m, "@opsgate", who);
+              const bool is_link = pipeline::ParseBuiltin(m.text).verb == pipeline::Builtin::kLink;
+              if (mention && is_link && deps_.linker != nullptr) {
+                // A link is for its owner only: to the asker's direct messages, not the
+                // channel (chat.postMessage with the user id as channel).
+                pipeline::Message direct = m;
+                direct.reply_to.channel_id = m.user_id;
+                direct.reply_to.thread_id.clear();
+                PostMessage(direct, RenderReply(reply), correlation_id);
+                pipeline::Reply note("I sent you a direct message with your link.");
+                note.Text(note.text);
+                PostMessage(m, RenderReply(note), correlation_id);
+                return;
+              }
+              PostMessage(m, RenderReply(reply), correlation_id);
             },
             std::move(answer));
       },
@@ -411,7 +482,7 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
         message.correlation_id = req->correlation_id;
         message.received_at = deps_.clock.Now();
         AuditAccepted(
-            message, "block_actions", "", *req,
+            message, "block_actions", "", *req, Resolve(message),
             [this, message, reply = AnswerAction(actions),
              correlation_id = req->correlation_id] {
               ReplyToResponseUrl(message, reply, correlation_id);

@@ -53,6 +53,8 @@
 
 #include "opsgate/connectors/connector.h"
 #include "opsgate/connectors/slack/commands.h"
+#include "opsgate/identity/linking/linker.h"
+#include "opsgate/pipeline/builtins.h"
 #include "opsgate/connectors/slack/payload.h"
 #include "opsgate/core/secret.h"
 
@@ -102,9 +104,19 @@ class SlackConnector final : public Connector {
   // Appends the accepted request's audit record; once durable, runs `act` (queues the
   // reply) and answers 200 through `respond`; if the append fails, answers 503 and does
   // nothing (nothing may act on an unrecorded request).
+  // `who` names the principal in the record (empty when unlinked).
   void AuditAccepted(const pipeline::Message& message, std::string_view kind,
                      std::string_view resource, const http::Request& request,
-                     std::function<void()> act, http::Responder respond);
+                     const identity::ResolvedIdentity& who, std::function<void()> act,
+                     http::Responder respond);
+  // Who sent `message` (deps_.linker); kNotLinked without linking or on a store error
+  // (logged): an unknown asker gets only help and link.
+  identity::ResolvedIdentity Resolve(const pipeline::Message& message);
+  // The answer to a built-in command from `who`: help and link for everyone, the rest
+  // only for linked principals when identity linking is configured; link/unlink do
+  // their store work here (on the audit writer's thread, after the record is durable).
+  pipeline::Reply Answer(const pipeline::Message& message, std::string_view invocation,
+                         const identity::ResolvedIdentity& who);
   Outcome Process(const http::Request& request, SlashCommand command, http::Responder& respond);
   Outcome Process(const http::Request& request, EventCallback event, http::Responder& respond);
   Outcome Process(const http::Request& request, BlockActions actions, http::Responder& respond);

@@ -417,8 +417,90 @@ TEST_F(SlackConnectorTest, AnswersAMentionInItsThreadWithTheBotToken) {
   const auto body = boost::json::parse(sent.body).as_object();
   EXPECT_EQ(body.at("channel").as_string(), "C0123");
   EXPECT_EQ(body.at("thread_ts").as_string(), "1531420618.000100");
-  EXPECT_NE(sent.body.find("not linked yet"), std::string::npos);
+  EXPECT_NE(sent.body.find("not linked"), std::string::npos);
   EXPECT_NE(sent.body.find("U2CERLKJA"), std::string::npos);
+}
+
+// Identity linking as the connector sees it: a scripted Linker.
+class FakeLinker final : public identity::Linker {
+ public:
+  core::Result<identity::ResolvedIdentity> Resolve(const store::PlatformAccount& a) override {
+    std::lock_guard<std::mutex> lock(mu);
+    resolved.push_back(a);
+    if (fail) {
+      return core::Fail(core::Unavailable("store down"));
+    }
+    return who;
+  }
+  core::Result<std::string> StartLink(const store::PlatformAccount& a) override {
+    std::lock_guard<std::mutex> lock(mu);
+    started.push_back(a);
+    return std::string("https://gw.example/auth/login?t=tok123");
+  }
+  std::chrono::seconds link_token_ttl() const override { return std::chrono::minutes(10); }
+  core::Result<bool> Unlink(const store::PlatformAccount&) override {
+    who = {};
+    return true;
+  }
+
+  std::mutex mu;
+  identity::ResolvedIdentity who;
+  bool fail = false;
+  std::vector<store::PlatformAccount> resolved;
+  std::vector<store::PlatformAccount> started;
+};
+
+TEST_F(SlackConnectorTest, UnlinkedAskersGetOnlyHelpAndLink) {
+  FakeLinker linker;
+  deps_->linker = &linker;
+  auto& c = Connector();
+  ASSERT_EQ(c.Handle(SignedForm(SlashBody("ping"))).status, 200);
+  ASSERT_EQ(c.Handle(SignedForm(SlashBody("link"))).status, 200);
+  ASSERT_TRUE(WaitForRequests(2)) << Logs();
+  std::string body = http_.Requests()[0].body;
+  EXPECT_EQ(body.find("pong"), std::string::npos) << body;
+  EXPECT_NE(body.find("/ops link"), std::string::npos) << body;
+  ASSERT_FALSE(linker.resolved.empty());
+  EXPECT_EQ(linker.resolved[0], (store::PlatformAccount{"slack", std::string(kTeam), "U2CERLKJA"}));
+
+  body = http_.Requests()[1].body;
+  EXPECT_NE(body.find("<https://gw.example/auth/login?t=tok123|Link my account>"),
+            std::string::npos)
+      << body;
+  EXPECT_EQ(boost::json::parse(body).at("response_type").as_string(), "ephemeral");
+  ASSERT_EQ(linker.started.size(), 1u);
+  // Nobody is named in the audit records of an unlinked asker.
+  for (const auto& rec : audit_.records()) {
+    EXPECT_TRUE(rec.principal.empty());
+  }
+}
+
+TEST_F(SlackConnectorTest, ALinkedAskerIsNamedInTheAuditRecordAndInWhoami) {
+  FakeLinker linker;
+  linker.who.state = identity::ResolvedIdentity::State::kLinked;
+  pipeline::Principal p;
+  p.issuer = "https://idp.example";
+  p.subject = "alice";
+  p.email = "alice@example.com";
+  linker.who.principal = p;
+  deps_->linker = &linker;
+  auto& c = Connector();
+  ASSERT_EQ(c.Handle(SignedForm(SlashBody("whoami"))).status, 200);
+  ASSERT_TRUE(WaitForRequests(1));
+  const std::string body = http_.Requests()[0].body;
+  EXPECT_NE(body.find("alice at https://idp.example"), std::string::npos) << body;
+  EXPECT_EQ(audit_.records().at(0).principal, "https://idp.example|alice");
+}
+
+TEST_F(SlackConnectorTest, AnIdentityStoreFailureLeavesTheAskerUnlinked) {
+  FakeLinker linker;
+  linker.fail = true;
+  deps_->linker = &linker;
+  auto& c = Connector();
+  ASSERT_EQ(c.Handle(SignedForm(SlashBody("whoami"))).status, 200);
+  ASSERT_TRUE(WaitForRequests(1));
+  EXPECT_NE(http_.Requests()[0].body.find("/ops link"), std::string::npos);
+  EXPECT_NE(Logs().find("slack.identity_unavailable"), std::string::npos);
 }
 
 TEST_F(SlackConnectorTest, SlackRetryOfASeenEventIsAcknowledgedButNotProcessedAgain) {

@@ -1,0 +1,101 @@
+// File: opsgate/identity/linking/link_service.h
+//
+// Identity linking end to end (docs/identity.md): `link` in chat gets a single-use URL;
+// GET /auth/login?t=TOKEN takes the token and sends the browser to the OpenID Provider
+// (authorization code + PKCE, state, nonce); GET /auth/callback validates the answer
+// and the ID token, stores the link and audits it.
+//
+//   LinkService links(options, identity_store, login_states, relying_party, audit, clock, log);
+//   OPSGATE_RETURN_IF_ERROR(links.AddRoutes(router));
+//   deps.linker = &links;                          // chat connectors resolve principals
+//
+// Login CSRF (linking someone else's chat account to your identity, or yours to
+// theirs): /auth/login sets a random, HttpOnly, Secure, SameSite=Lax cookie scoped to
+// /auth and stores only its hash with the pending login; the callback must come from
+// the browser holding it. An authorization URL forwarded to someone else is refused.
+//
+// Pages are plain HTML with Content-Security-Policy "default-src 'none'", no-store and
+// no-referrer (the login URL carries the token). Refusals say what was wrong and that
+// `link` in chat starts over; each is audited (rejection, action identity.link) and
+// changes nothing. The provider calls run on a bounded worker queue, never on an I/O
+// thread; a full queue answers 503.
+//
+// Thread-safety: all methods from any thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "opsgate/audit/sink.h"
+#include "opsgate/core/clock.h"
+#include "opsgate/core/work_queue.h"
+#include "opsgate/http/router.h"
+#include "opsgate/identity/linking/linker.h"
+#include "opsgate/identity/oidc/relying_party.h"
+#include "opsgate/store/identity_store.h"
+#include "opsgate/telemetry/log.h"
+
+namespace opsgate::identity {
+
+struct LinkServiceOptions {
+  // How browsers reach opsgate, without a trailing '/': the link URLs start with it.
+  std::string public_url;
+  // A `link` URL works once, for this long.
+  std::chrono::seconds link_token_ttl{std::chrono::minutes(10)};
+  // A link is trusted this long after the last sign-in; then `link` again.
+  std::chrono::seconds link_ttl{std::chrono::hours(24 * 30)};
+  // Provider calls in flight or waiting; more get 503.
+  size_t max_pending = 64;
+  size_t workers = 2;
+};
+
+class LinkService final : public Linker {
+ public:
+  static constexpr std::string_view kLoginPath = "/auth/login";
+  static constexpr std::string_view kCallbackPath = "/auth/callback";
+  static constexpr std::string_view kBindingCookie = "__Host-opsgate_link";
+
+  LinkService(LinkServiceOptions options, store::IdentityStore& identities,
+              store::LoginStateStore& logins, oidc::RelyingParty& relying_party,
+              audit::AuditSink& audit, const core::Clock& clock, telemetry::Logger& log);
+  ~LinkService() override;
+
+  // Linker (chat side).
+  core::Result<ResolvedIdentity> Resolve(const store::PlatformAccount& account) override;
+  core::Result<std::string> StartLink(const store::PlatformAccount& account) override;
+  std::chrono::seconds link_token_ttl() const override { return options_.link_token_ttl; }
+  core::Result<bool> Unlink(const store::PlatformAccount& account) override;
+
+  // Admin revoke: removes every link of (issuer, subject) and audits it. Returns how
+  // many platform accounts lost their link.
+  core::Result<int64_t> Revoke(const std::string& issuer, const std::string& subject);
+
+  // GET /auth/login and GET /auth/callback, asynchronous (work on the queue).
+  [[nodiscard]] core::Status AddRoutes(http::Router& router);
+
+  // The handlers themselves, blocking (tests; the routes run them on the queue).
+  http::Response Login(const http::Request& request);
+  http::Response Callback(const http::Request& request);
+
+ private:
+  http::Response Refuse(const http::Request& request, int status, std::string_view reason,
+                        std::string_view message, const store::PlatformAccount* account);
+  void Audit(audit::Record record);
+
+  const LinkServiceOptions options_;
+  store::IdentityStore& identities_;
+  store::LoginStateStore& logins_;
+  oidc::RelyingParty& rp_;
+  audit::AuditSink& audit_;
+  const core::Clock& clock_;
+  telemetry::Logger& log_;
+  std::unique_ptr<core::WorkQueue> queue_;
+};
+
+// The pending login's context: the account to link and the browser binding's hash.
+std::string EncodeLinkContext(const store::PlatformAccount& account, std::string_view binding_hash);
+[[nodiscard]] core::Result<std::pair<store::PlatformAccount, std::string>> DecodeLinkContext(
+    std::string_view context);
+
+}  // namespace opsgate::identity
