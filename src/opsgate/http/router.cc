@@ -21,7 +21,72 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// "host:443" and "host" name the same HTTPS origin.
+std::string_view WithoutDefaultHttpsPort(std::string_view authority) {
+  constexpr std::string_view kDefault = ":443";
+  if (authority.size() > kDefault.size() &&
+      authority.substr(authority.size() - kDefault.size()) == kDefault) {
+    authority.remove_suffix(kDefault.size());
+  }
+  return authority;
+}
+
+// A serialised origin as browsers send it: lower-case "http(s)://host[:port]".
+bool IsSerialisedOrigin(std::string_view origin) {
+  std::string_view authority;
+  if (origin.starts_with("https://")) {
+    authority = origin.substr(8);
+  } else if (origin.starts_with("http://")) {
+    authority = origin.substr(7);
+  } else {
+    return false;
+  }
+  if (authority.empty()) {
+    return false;
+  }
+  size_t colon = authority.rfind(':');
+  size_t bracket = authority.rfind(']');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+    std::string_view port = authority.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c)) != 0;
+        })) {
+      return false;
+    }
+    authority = authority.substr(0, colon);
+  }
+  return !authority.empty() && std::all_of(authority.begin(), authority.end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return std::islower(c) != 0 || std::isdigit(c) != 0 || c == '.' || c == '-' || c == '[' ||
+           c == ']' || c == ':';
+  });
+}
+
 }  // namespace
+
+bool OriginMatchesHost(const Request& request) {
+  std::optional<std::string_view> origin = request.Header("origin");
+  std::optional<std::string_view> host = request.Header("host");
+  if (!origin || !host || host->empty()) {
+    return false;
+  }
+  std::string lower_origin = Lower(*origin);
+  constexpr std::string_view kScheme = "https://";
+  if (!std::string_view(lower_origin).starts_with(kScheme)) {
+    return false;
+  }
+  std::string lower_host = Lower(*host);
+  return WithoutDefaultHttpsPort(std::string_view(lower_origin).substr(kScheme.size())) ==
+         WithoutDefaultHttpsPort(lower_host);
+}
 
 std::optional<std::string_view> Request::Header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
@@ -79,6 +144,55 @@ core::Status Router::Add(Route route) {
   }
   routes_.emplace(std::move(key), std::move(route));
   return core::Ok();
+}
+
+core::Status Router::AddWebSocket(std::string path, WebSocketRoute route) {
+  if (path.empty() || path.front() != '/') {
+    return core::Fail(
+        core::InvalidArgument("WebSocket route path '" + path + "' must start with '/'"));
+  }
+  if (!route.accept) {
+    return core::Fail(
+        core::InvalidArgument("WebSocket route " + path + " needs an accept callback"));
+  }
+  const WebSocketOptions& o = route.options;
+  if (o.max_message_bytes == 0 || o.max_queued_bytes == 0 || o.idle_timeout.count() <= 0) {
+    return core::Fail(core::InvalidArgument(
+        "WebSocket route " + path +
+        ": max_message_bytes, max_queued_bytes and idle_timeout must be positive"));
+  }
+  for (const std::string& origin : o.allowed_origins) {
+    if (!IsSerialisedOrigin(origin)) {
+      return core::Fail(core::InvalidArgument(
+          "WebSocket route " + path + ": allowed origin '" + origin +
+          "' is not of the form https://host[:port] (lower case, no path or trailing '/')"));
+    }
+  }
+  if (route.name.empty()) {
+    route.name = path;
+  }
+  if (websocket_routes_.count(path) != 0) {
+    return core::Fail(
+        core::AlreadyExists("WebSocket route " + path + " is registered twice"));
+  }
+  // Requests that reach the path without asking for an upgrade get 426 from an
+  // ordinary route; the server upgrades before dispatching when they do ask.
+  Route plain{"GET", path, route.name, std::nullopt,
+              [path](const Request&) {
+                Response r = Response::Error(426, "upgrade_required",
+                                             path + " is a WebSocket endpoint; connect with a "
+                                                    "WebSocket client (Upgrade: websocket)");
+                return r;
+              },
+              nullptr};
+  OPSGATE_RETURN_IF_ERROR(Add(std::move(plain)));
+  websocket_routes_.emplace(std::move(path), std::move(route));
+  return core::Ok();
+}
+
+const WebSocketRoute* Router::FindWebSocket(std::string_view path) const {
+  auto it = websocket_routes_.find(path);
+  return it == websocket_routes_.end() ? nullptr : &it->second;
 }
 
 const Route* Router::Find(std::string_view method, std::string_view path) const {

@@ -11,6 +11,16 @@
 // client that sent nothing). Phase 2, from the first byte, must end within read_timeout
 // and is guarded by the Session's own timer, because tcp_stream closes the socket on
 // expiry and we still want to answer 408.
+//
+// WebSocket: a Session that reads an upgrade request for a WebSocket route checks it
+// (origin, accept callback) and, when accepted, moves its stream into a
+// WebSocketConnection on the same strand and ends; the connection keeps counting toward
+// max_connections (it adopts the count before the Session gives its own up). Outgoing
+// messages go through an Outbox shared with the WebSocketPeers that application threads
+// hold: a mutex-guarded bounded queue plus a "wake" that posts to the strand. Peers
+// hold no reference to the connection or the server; the Outbox is shut (no more
+// posts) when the connection ends and, for connections still open, before the
+// io_context is destroyed, so a late Send() never touches a dead executor.
 #include "opsgate/http/server.h"
 
 #include <openssl/err.h>
@@ -31,20 +41,26 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/buffers_generator.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message_generator.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/stream.hpp>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <mutex>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "opsgate/http/internal/request_flow.h"
@@ -57,6 +73,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
+namespace websocket = boost::beast::websocket;
 using tcp = boost::asio::ip::tcp;
 using std::chrono::milliseconds;
 
@@ -70,6 +87,9 @@ constexpr milliseconds kOverLimitDeadline{1000};
 constexpr milliseconds kMaxLinger{2000};
 // Pause before accepting again after the process ran out of file descriptors.
 constexpr milliseconds kAcceptRetryDelay{100};
+// What one queued outgoing WebSocket message costs beyond its text (the string and the
+// queue node), so that a flood of empty messages is bounded too.
+constexpr size_t kQueuedMessageOverhead = 64;
 
 std::string OpenSslErrors() {
   std::string out;
@@ -172,6 +192,9 @@ class SessionBase {
   virtual ~SessionBase() = default;
   // Called from any thread when the server starts draining.
   virtual void OnDrain() = 0;
+  // Called from the thread destroying the server, before the io_context goes, when the
+  // I/O threads have stopped.
+  virtual void OnServerDestroying() {}
 };
 
 namespace internal {
@@ -200,6 +223,19 @@ class ServerCore {
         rejections_(metrics.AddCounter(
             "opsgate_http_rejections_total",
             "Requests and connections refused by the HTTP layer, by reason.", {"reason"})),
+        websocket_connections_(metrics
+                                   .AddGauge("opsgate_websocket_connections",
+                                             "Open WebSocket connections (also counted in "
+                                             "opsgate_http_open_connections).",
+                                             {})
+                                   .With({})),
+        websocket_messages_(metrics.AddCounter(
+            "opsgate_websocket_messages_total",
+            "WebSocket text messages received (direction=\"in\") and sent (\"out\").",
+            {"route", "direction"})),
+        websocket_closed_(metrics.AddCounter("opsgate_websocket_closed_total",
+                                             "WebSocket connections ended, by reason.",
+                                             {"reason"})),
         limits_(std::make_shared<const config::LimitsConfig>(options_.limits)) {
     for (size_t i = 0; i < kAllRejections.size(); ++i) {
       rejection_counters_[i] = &rejections_.With({RejectionReason(kAllRejections[i])});
@@ -208,6 +244,21 @@ class ServerCore {
 
   ~ServerCore() {
     stopped_ = true;
+    // Connections still open after a drain timeout: cut their peers off the io_context
+    // before it goes (application threads may call Send() at any time).
+    std::vector<std::shared_ptr<SessionBase>> live;
+    {
+      std::lock_guard<std::mutex> lock(sessions_mu_);
+      for (auto& [ptr, weak] : sessions_) {
+        if (auto s = weak.lock()) {
+          live.push_back(std::move(s));
+        }
+      }
+    }
+    for (auto& s : live) {
+      s->OnServerDestroying();
+    }
+    live.clear();
     // Destroy the io_context first: it destroys the handlers it still holds, and with
     // them the Sessions, whose destructors use the members below.
     signals_.reset();
@@ -255,6 +306,20 @@ class ServerCore {
   void RecordRequest(const std::string& route, int status, double seconds) {
     requests_total_.With({route, std::to_string(status)}).Inc();
     duration_.With({route}).Observe(seconds);
+  }
+  // A WebSocket connection taking over from the Session that read its upgrade request
+  // (which still counts itself until it ends, so the count never dips meanwhile).
+  void AdoptConnection() {
+    open_connections_gauge_.Add(1);
+    ++open_connections_;
+  }
+  void WebSocketOpened() { websocket_connections_.Add(1); }
+  void WebSocketClosed(std::string_view reason) {
+    websocket_connections_.Add(-1);
+    websocket_closed_.With({reason}).Inc();
+  }
+  telemetry::Counter& WebSocketMessages(const std::string& route, std::string_view direction) {
+    return websocket_messages_.With({route, direction});
   }
   void Register(SessionBase* s, std::weak_ptr<SessionBase> weak) {
     std::lock_guard<std::mutex> lock(sessions_mu_);
@@ -304,6 +369,9 @@ class ServerCore {
   telemetry::Gauge& open_connections_gauge_;
   telemetry::Family<telemetry::Counter>& rejections_;
   std::array<telemetry::Counter*, kAllRejections.size()> rejection_counters_{};
+  telemetry::Gauge& websocket_connections_;
+  telemetry::Family<telemetry::Counter>& websocket_messages_;
+  telemetry::Family<telemetry::Counter>& websocket_closed_;
 
   mutable std::mutex tls_mu_;
   std::shared_ptr<ssl::context> tls_ctx_;  // GUARDED_BY(tls_mu_)
@@ -326,6 +394,564 @@ class ServerCore {
 
 namespace {
 
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// The handler's view of an upgrade request (the parser's message stays intact for the
+// WebSocket handshake, which needs it).
+Request ToRequest(const internal::BeastRequest& message, const std::string& remote,
+                  const std::string& correlation_id) {
+  Request r;
+  r.method = std::string(message.method_string());
+  r.target = std::string(message.target());
+  size_t q = r.target.find('?');
+  r.path = r.target.substr(0, q);
+  r.query = q == std::string::npos ? std::string() : r.target.substr(q + 1);
+  for (const auto& field : message) {
+    r.headers.emplace_back(LowerAscii(field.name_string()), std::string(field.value()));
+  }
+  r.body = message.body();
+  r.remote_address = remote;
+  r.correlation_id = correlation_id;
+  return r;
+}
+
+// Keeps client-controlled text in log lines short.
+std::string ClipForLog(std::string_view s) {
+  constexpr size_t kMax = 200;
+  return std::string(s.substr(0, std::min(s.size(), kMax)));
+}
+
+// RFC 6455 7.4: codes an endpoint may put in a close frame.
+uint16_t SendableCloseCode(uint16_t code) {
+  bool ok = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+            (code >= 3000 && code <= 4999);
+  return ok ? code : static_cast<uint16_t>(WebSocketCloseCode::kInternalError);
+}
+
+// A close reason fits in a control frame (123 bytes) and stays valid UTF-8.
+std::string FitCloseReason(std::string reason) {
+  constexpr size_t kMax = 123;
+  if (reason.size() <= kMax) {
+    return reason;
+  }
+  size_t n = kMax;
+  while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) {
+    --n;  // do not cut a multi-byte sequence
+  }
+  reason.resize(n);
+  return reason;
+}
+
+struct CloseRequest {
+  uint16_t code = 1000;
+  std::string reason;
+  std::string label;  // opsgate_websocket_closed_total{reason} when the handshake ends
+};
+
+// The outgoing side of one WebSocket connection, shared by the connection (on its
+// strand) and its peers (any thread). See the file comment.
+class Outbox {
+ public:
+  enum class Step {
+    kNothing,  // idle
+    kWrite,    // write *message
+    kClose,    // send the close frame *close
+  };
+
+  explicit Outbox(size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  // `wake` posts a call of Pump() to the connection's strand; it is called with mu_
+  // held, so Shut() (which drops it) cannot race with a post.
+  void SetWake(std::function<void()> wake) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!shut_) {
+      wake_ = std::move(wake);
+    }
+  }
+
+  // Any thread. False when closing/closed or on overflow (which requests a 1013 close).
+  bool Push(std::string text) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closing_) {
+      return false;
+    }
+    size_t cost = text.size() + kQueuedMessageOverhead;
+    if (cost > max_bytes_ || bytes_ > max_bytes_ - cost) {
+      // The client does not keep up: drop what it has not been sent and close.
+      for (const std::string& queued : queue_) {
+        bytes_ -= queued.size() + kQueuedMessageOverhead;
+      }
+      queue_.clear();
+      closing_ = true;
+      overflowed_ = true;
+      close_ = CloseRequest{static_cast<uint16_t>(WebSocketCloseCode::kTryAgainLater),
+                            "send queue full: the client reads too slowly", "queue_overflow"};
+      WakeLocked();
+      return false;
+    }
+    bytes_ += cost;
+    queue_.push_back(std::move(text));
+    WakeLocked();
+    return true;
+  }
+
+  // Any thread. The first request wins; what is queued is still sent before it.
+  void RequestClose(CloseRequest close) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closing_) {
+      return;
+    }
+    closing_ = true;
+    close_ = std::move(close);
+    WakeLocked();
+  }
+
+  // Strand: a wake-up has been delivered (the next Push posts another).
+  void Woken() {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake_pending_ = false;
+  }
+
+  // Strand: true once after the queue overflowed.
+  bool TakeOverflow() {
+    std::lock_guard<std::mutex> lock(mu_);
+    bool first = overflowed_ && !overflow_taken_;
+    overflow_taken_ = overflowed_;
+    return first;
+  }
+
+  // Strand: what to send next. A message taken stays counted until Written().
+  Step Next(std::string* message, CloseRequest* close) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!queue_.empty()) {
+      *message = std::move(queue_.front());
+      queue_.pop_front();
+      return Step::kWrite;
+    }
+    if (close_ && !close_taken_) {
+      close_taken_ = true;
+      *close = *close_;
+      return Step::kClose;
+    }
+    return Step::kNothing;
+  }
+
+  void Written(size_t size) {
+    std::lock_guard<std::mutex> lock(mu_);
+    bytes_ -= size + kQueuedMessageOverhead;
+  }
+
+  // The connection has ended (or the server is going): refuse sends, drop the queue and
+  // the wake (and with it the strand executor).
+  void Shut() {
+    std::function<void()> wake;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shut_ = true;
+      closing_ = true;
+      for (const std::string& queued : queue_) {
+        bytes_ -= queued.size() + kQueuedMessageOverhead;
+      }
+      queue_.clear();
+      wake = std::move(wake_);
+      wake_ = nullptr;
+    }
+  }
+
+ private:
+  void WakeLocked() {
+    if (!wake_pending_ && wake_) {
+      wake_pending_ = true;
+      wake_();
+    }
+  }
+
+  const size_t max_bytes_;
+  std::mutex mu_;
+  std::deque<std::string> queue_;        // GUARDED_BY(mu_)
+  size_t bytes_ = 0;                     // GUARDED_BY(mu_) queue_ + the message in flight
+  bool closing_ = false;                 // GUARDED_BY(mu_) no more Push
+  bool shut_ = false;                    // GUARDED_BY(mu_)
+  bool overflowed_ = false;              // GUARDED_BY(mu_)
+  bool overflow_taken_ = false;          // GUARDED_BY(mu_)
+  bool wake_pending_ = false;            // GUARDED_BY(mu_)
+  bool close_taken_ = false;             // GUARDED_BY(mu_)
+  std::optional<CloseRequest> close_;    // GUARDED_BY(mu_)
+  std::function<void()> wake_;           // GUARDED_BY(mu_)
+};
+
+class Peer final : public WebSocketPeer {
+ public:
+  Peer(std::shared_ptr<Outbox> outbox, std::string remote)
+      : outbox_(std::move(outbox)), remote_(std::move(remote)) {}
+
+  bool Send(std::string text) override { return outbox_->Push(std::move(text)); }
+  void Close(WebSocketCloseCode code, std::string reason) override {
+    outbox_->RequestClose(CloseRequest{SendableCloseCode(static_cast<uint16_t>(code)),
+                                       FitCloseReason(std::move(reason)), "server_close"});
+  }
+  const std::string& remote_address() const override { return remote_; }
+
+ private:
+  std::shared_ptr<Outbox> outbox_;
+  const std::string remote_;
+};
+
+// One upgraded connection; kTls as in Session.
+template <bool kTls>
+class WebSocketConnection final
+    : public SessionBase,
+      public std::enable_shared_from_this<WebSocketConnection<kTls>> {
+ public:
+  using Inner =
+      std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+
+  struct Setup {
+    std::shared_ptr<ssl::context> tls;
+    std::string remote;
+    std::string correlation_id;
+    std::string route_label;
+    core::Clock::SteadyTime first_byte{};
+    std::shared_ptr<const config::LimitsConfig> limits;
+  };
+
+  WebSocketConnection(internal::ServerCore& server, Inner&& stream, const WebSocketRoute& route,
+                      std::shared_ptr<WebSocketSession> session, Setup setup)
+      : server_(server),
+        route_(route),
+        setup_(std::move(setup)),
+        ws_(std::move(stream)),
+        write_deadline_(ws_.get_executor()),
+        session_(std::move(session)),
+        outbox_(std::make_shared<Outbox>(route.options.max_queued_bytes)) {
+    server_.AdoptConnection();
+  }
+
+  ~WebSocketConnection() override {
+    // Only when the server is destroyed with this connection still open: OnClose() is
+    // still owed. The io_context is going: touch no socket or timer (ws_ closes itself).
+    Finish("server_stopped", Teardown::kNone);
+    server_.Unregister(this);
+  }
+
+  void Begin(internal::BeastRequest&& upgrade) {
+    server_.Register(this, this->weak_from_this());
+    upgrade_ = std::move(upgrade);
+    asio::dispatch(ws_.get_executor(), beast::bind_front_handler(&WebSocketConnection::Accept,
+                                                                 this->shared_from_this()));
+  }
+
+  void OnDrain() override {
+    asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      self->drain_requested_ = true;
+      if (self->opened_) {
+        self->CloseWith(WebSocketCloseCode::kGoingAway, "server shutting down", "going_away");
+      }
+    });
+  }
+
+  void OnServerDestroying() override { outbox_->Shut(); }
+
+ private:
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(ws_); }
+
+  void Accept() {
+    // The websocket stream runs its own timers (handshake, close, idle with pings); the
+    // tcp_stream's would fire under it.
+    Tcp().expires_never();
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = setup_.limits->write_timeout;
+    timeouts.idle_timeout = route_.options.idle_timeout;
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+        [id = setup_.correlation_id](websocket::response_type& res) {
+          res.set(bhttp::field::server, "opsgate");
+          res.set("X-Correlation-Id", id);
+        }));
+    ws_.read_message_max(route_.options.max_message_bytes);
+    ws_.text(true);
+    ws_.async_accept(upgrade_, beast::bind_front_handler(&WebSocketConnection::OnAccepted,
+                                                         this->shared_from_this()));
+  }
+
+  void OnAccepted(beast::error_code ec) {
+    upgrade_ = {};
+    if (ec) {
+      server_.log().Debug("websocket.handshake_failed", {{"route", setup_.route_label},
+                                                          {"remote", setup_.remote},
+                                                          {"error", ec.message()},
+                                                          {"correlation_id",
+                                                           setup_.correlation_id}});
+      session_.reset();  // never opened: no callbacks
+      CloseSocket();
+      return;
+    }
+    opened_at_ = server_.clock().SteadyNow();
+    server_.RecordRequest(
+        setup_.route_label, 101,
+        std::chrono::duration<double>(opened_at_ - setup_.first_byte).count());
+    opened_ = true;
+    server_.WebSocketOpened();
+    in_ = &server_.WebSocketMessages(setup_.route_label, "in");
+    out_ = &server_.WebSocketMessages(setup_.route_label, "out");
+    std::weak_ptr<WebSocketConnection> weak = this->shared_from_this();
+    outbox_->SetWake([weak, executor = ws_.get_executor()] {
+      asio::post(executor, [weak] {
+        if (auto self = weak.lock()) {
+          self->outbox_->Woken();
+          self->NoteOverflow();
+          self->Pump();
+        }
+      });
+    });
+    server_.log().Info("websocket.opened", {{"route", setup_.route_label},
+                                            {"remote", setup_.remote},
+                                            {"correlation_id", setup_.correlation_id}});
+    auto peer = std::make_shared<Peer>(outbox_, setup_.remote);
+    CallSession("OnOpen", [&] { session_->OnOpen(std::move(peer)); });
+    if (drain_requested_ || server_.draining()) {
+      CloseWith(WebSocketCloseCode::kGoingAway, "server shutting down", "going_away");
+    }
+    DoRead();
+    Pump();
+  }
+
+  void DoRead() {
+    ws_.async_read(read_buffer_, beast::bind_front_handler(&WebSocketConnection::OnRead,
+                                                           this->shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t /*bytes*/) {
+    if (ec) {
+      Finish(ReasonFor(ec), Teardown::kSocket);
+      return;
+    }
+    if (!ws_.got_text()) {
+      read_buffer_.clear();
+      CloseWith(WebSocketCloseCode::kUnsupportedData,
+                "binary messages are not accepted; send text", "binary_message");
+    } else if (!closing_) {
+      std::string text = beast::buffers_to_string(read_buffer_.data());
+      read_buffer_.clear();
+      in_->Inc();
+      CallSession("OnMessage", [&] { session_->OnMessage(std::move(text)); });
+    } else {
+      read_buffer_.clear();  // we are closing: what still arrives is dropped
+    }
+    DoRead();  // also while closing: the read completes the close handshake
+  }
+
+  // Runs a session callback; a throw closes the connection with 1011.
+  template <class Fn>
+  void CallSession(std::string_view what, Fn&& fn) {
+    if (!session_) {
+      return;
+    }
+    std::string error;
+    try {
+      fn();
+      return;
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "non-std exception";
+    }
+    server_.log().Error("websocket.handler_failed", {{"route", setup_.route_label},
+                                                      {"callback", what},
+                                                      {"error", error},
+                                                      {"correlation_id",
+                                                       setup_.correlation_id}});
+    if (!finished_) {
+      CloseWith(WebSocketCloseCode::kInternalError, "internal error", "handler_error");
+    }
+  }
+
+  void CloseWith(WebSocketCloseCode code, std::string reason, std::string label) {
+    outbox_->RequestClose(
+        CloseRequest{static_cast<uint16_t>(code), std::move(reason), std::move(label)});
+    Pump();
+  }
+
+  // Logged as soon as it happens, even while a write the client does not take holds up
+  // the 1013 close frame (the write deadline then ends the connection).
+  void NoteOverflow() {
+    if (!finished_ && outbox_->TakeOverflow()) {
+      overflowed_ = true;
+      server_.log().Warn("websocket.queue_overflow",
+                         {{"route", setup_.route_label},
+                          {"remote", setup_.remote},
+                          {"max_queued_bytes", route_.options.max_queued_bytes},
+                          {"correlation_id", setup_.correlation_id}});
+    }
+  }
+
+  // Strand: starts the next write or the close, unless one is running.
+  void Pump() {
+    if (!opened_ || finished_ || writing_ || closing_) {
+      return;
+    }
+    std::string message;
+    CloseRequest close;
+    switch (outbox_->Next(&message, &close)) {
+      case Outbox::Step::kNothing:
+        return;
+      case Outbox::Step::kWrite:
+        writing_ = true;
+        write_buffer_ = std::move(message);
+        ArmWriteDeadline();
+        ws_.async_write(asio::buffer(write_buffer_),
+                        beast::bind_front_handler(&WebSocketConnection::OnWritten,
+                                                  this->shared_from_this()));
+        return;
+      case Outbox::Step::kClose:
+        StartClose(std::move(close));
+        return;
+    }
+  }
+
+  void OnWritten(beast::error_code ec, size_t /*bytes*/) {
+    writing_ = false;
+    DisarmWriteDeadline();
+    outbox_->Written(write_buffer_.size());
+    write_buffer_ = std::string();  // a large message's memory goes now, not at the next
+    if (ec) {
+      CloseSocket();  // the pending read fails next, and Finish() runs
+      return;
+    }
+    out_->Inc();
+    Pump();
+  }
+
+  void StartClose(CloseRequest close) {
+    closing_ = true;
+    close_label_ = std::move(close.label);
+    websocket::close_reason reason(close.code);
+    std::string text = FitCloseReason(std::move(close.reason));
+    reason.reason.assign(text.data(), text.size());
+    ws_.async_close(reason,
+                    [self = this->shared_from_this()](beast::error_code ec) {
+                      if (ec) {
+                        self->CloseSocket();
+                      }
+                    });
+  }
+
+  // A write that the client does not take (it stopped reading) must not hold the
+  // connection, its memory and a slot forever; Beast's idle timer only watches reads.
+  void ArmWriteDeadline() {
+    ++write_generation_;
+    write_deadline_.expires_after(setup_.limits->write_timeout);
+    write_deadline_.async_wait([self = this->shared_from_this(),
+                                generation = write_generation_](beast::error_code ec) {
+      if (ec || generation != self->write_generation_) {
+        return;
+      }
+      self->write_timed_out_ = true;
+      self->CloseSocket();
+    });
+  }
+
+  void DisarmWriteDeadline() {
+    ++write_generation_;
+    write_deadline_.cancel();
+  }
+
+  void CloseSocket() {
+    beast::error_code ignored;
+    Tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Tcp().close();
+  }
+
+  std::string ReasonFor(beast::error_code ec) const {
+    if (overflowed_) {
+      return "queue_overflow";
+    }
+    if (write_timed_out_) {
+      return "write_timeout";
+    }
+    if (ec == websocket::error::closed) {
+      return closing_ ? close_label_ : "client_close";
+    }
+    // Over TLS, Beast's teardown after it failed the connection itself (1009, 1007, 1002)
+    // usually ends with OpenSSL 3's "application data after close notify", which replaces
+    // the specific error: such endings count as "disconnected".
+    if (ec == websocket::error::message_too_big) {
+      return "message_too_big";
+    }
+    if (ec == websocket::error::bad_frame_payload) {
+      return "invalid_utf8";
+    }
+    if (ec == beast::error::timeout) {
+      return closing_ ? "close_timeout" : "idle_timeout";
+    }
+    if (ec.category() == beast::error_code(websocket::error::bad_opcode).category()) {
+      return "protocol_error";
+    }
+    return closing_ ? close_label_ : "disconnected";
+  }
+
+  enum class Teardown {
+    kSocket,  // stop the write deadline and close the socket (from the strand)
+    kNone,    // from the destructor
+  };
+
+  // The connection has ended: once, from the read's completion (or the destructor).
+  void Finish(const std::string& reason, Teardown teardown) {
+    if (finished_ || !opened_) {
+      return;
+    }
+    finished_ = true;
+    outbox_->Shut();
+    if (teardown == Teardown::kSocket) {
+      DisarmWriteDeadline();
+      // A close handshake still running (ours, waiting on the peer's close frame after a
+      // read error) has nothing left to do.
+      CloseSocket();
+    }
+    server_.WebSocketClosed(reason);
+    double seconds =
+        std::chrono::duration<double>(server_.clock().SteadyNow() - opened_at_).count();
+    server_.log().Info("websocket.closed", {{"route", setup_.route_label},
+                                            {"reason", reason},
+                                            {"messages_in", in_->Value()},
+                                            {"remote", setup_.remote},
+                                            {"duration_ms", seconds * 1000.0},
+                                            {"correlation_id", setup_.correlation_id}});
+    CallSession("OnClose", [&] { session_->OnClose(); });
+    session_.reset();
+  }
+
+  internal::ServerCore& server_;
+  const WebSocketRoute& route_;  // in the Router, which outlives the server
+  Setup setup_;                  // setup_.tls before ws_, which refers to it
+  websocket::stream<Inner> ws_;
+  asio::steady_timer write_deadline_;
+  uint64_t write_generation_ = 0;
+  bool write_timed_out_ = false;
+  std::shared_ptr<WebSocketSession> session_;
+  std::shared_ptr<Outbox> outbox_;
+  internal::BeastRequest upgrade_;
+  beast::flat_buffer read_buffer_;
+  std::string write_buffer_;
+  telemetry::Counter* in_ = nullptr;
+  telemetry::Counter* out_ = nullptr;
+  core::Clock::SteadyTime opened_at_{};
+  bool opened_ = false;
+  bool writing_ = false;
+  bool closing_ = false;  // the close frame has been (or is being) sent
+  bool finished_ = false;
+  bool drain_requested_ = false;
+  bool overflowed_ = false;
+  std::string close_label_;
+};
+
 // One client connection; kTls selects TLS over TCP or plain TCP.
 template <bool kTls>
 class Session final : public SessionBase, public std::enable_shared_from_this<Session<kTls>> {
@@ -337,7 +963,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       : server_(server),
         tls_(std::move(tls)),
         stream_(MakeStream(std::move(socket), tls_.get())),
-        deadline_(stream_.get_executor()),
+        executor_(stream_.get_executor()),
+        deadline_(executor_),
         remote_(std::move(remote)),
         over_limit_(over_limit),
         limits_(server.Limits()) {}
@@ -351,8 +978,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void OnDrain() override {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
-      if (self->idle_) {
+    // Not stream_.get_executor(): after an upgrade stream_ is moved-from.
+    asio::post(executor_, [self = this->shared_from_this()] {
+      if (self->idle_ && !self->upgraded_) {
         self->CloseNow();
       }
     });
@@ -518,6 +1146,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     DisarmDeadline();
     const internal::BeastRequest& message = parser_->get();
+    if (const WebSocketRoute* ws = WebSocketRouteFor(message)) {
+      if (websocket::is_upgrade(message)) {
+        Upgrade(*ws);
+        return;
+      }
+      answering_websocket_path_ = true;  // the route's handler answers 426
+    }
     bool keep_alive = message.keep_alive();
     unsigned version = message.version();
     bool head = message.method() == bhttp::verb::head;
@@ -532,6 +1167,128 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                            self->OnAnswer(std::move(answer), keep_alive, version, head);
                          });
         });
+  }
+
+  // The WebSocket route when the request matched its GET route.
+  const WebSocketRoute* WebSocketRouteFor(const internal::BeastRequest& message) const {
+    if (verdict_.route == nullptr || message.method() != bhttp::verb::get) {
+      return nullptr;
+    }
+    return server_.router().FindWebSocket(verdict_.route->path);
+  }
+
+  // Answers an upgrade request with an ordinary response and closes.
+  void RefuseUpgrade(Response response, unsigned version, std::optional<Rejection> rejection = {},
+                     std::string handler_error = {}) {
+    internal::Answer answer;
+    answer.route_label = verdict_.route_label;
+    answer.response = std::move(response);
+    answer.rejection = rejection;
+    answer.handler_ran = handler_error.empty() && !rejection;
+    if (!handler_error.empty()) {
+      server_.log().Error("http.handler_failed", {{"route", answer.route_label},
+                                                  {"error", handler_error},
+                                                  {"correlation_id", verdict_.correlation_id}});
+    }
+    Respond(std::move(answer), verdict_.correlation_id, false, version, false);
+  }
+
+  // A GET with "Upgrade: websocket" on a WebSocket route: check it, ask the route, and
+  // hand the stream to a WebSocketConnection (this Session then ends).
+  void Upgrade(const WebSocketRoute& route) {
+    internal::BeastRequest message = parser_->release();
+    unsigned version = message.version();
+    if (buffer_.size() != 0) {
+      // Frames before our 101: a client that does not wait for the handshake.
+      RefuseUpgrade(BadUpgrade("data arrived before the WebSocket handshake completed"), version,
+                    Rejection::kBadRequest);
+      return;
+    }
+    auto ws_version = message.find(bhttp::field::sec_websocket_version);
+    if (ws_version == message.end() || ws_version->value() != "13") {
+      Response r = Response::Error(426, "upgrade_required",
+                                   "unsupported WebSocket version; use Sec-WebSocket-Version: 13");
+      r.headers.emplace_back("Sec-WebSocket-Version", "13");
+      RefuseUpgrade(std::move(r), version);
+      return;
+    }
+    if (message.find(bhttp::field::sec_websocket_key) == message.end()) {
+      RefuseUpgrade(BadUpgrade("WebSocket upgrade without Sec-WebSocket-Key"), version,
+                    Rejection::kBadRequest);
+      return;
+    }
+    Request request = ToRequest(message, remote_, verdict_.correlation_id);
+    const std::vector<std::string>& allowed = route.options.allowed_origins;
+    if (!allowed.empty()) {
+      std::optional<std::string_view> origin = request.Header("origin");
+      if (!origin || std::find(allowed.begin(), allowed.end(), *origin) == allowed.end()) {
+        server_.log().Info("websocket.origin_refused",
+                           {{"route", verdict_.route_label},
+                            {"origin", origin ? ClipForLog(*origin) : std::string("(none)")},
+                            {"remote", remote_},
+                            {"correlation_id", verdict_.correlation_id}});
+        RefuseUpgrade(Response::Error(403, "origin_not_allowed",
+                                      origin ? "this WebSocket endpoint does not accept "
+                                               "connections from pages of this origin"
+                                             : "this WebSocket endpoint needs an Origin header"),
+                      version);
+        return;
+      }
+    }
+    WebSocketAcceptResult result;
+    try {
+      result = route.accept(request);
+    } catch (const std::exception& e) {
+      RefuseUpgrade(InternalError(), version, std::nullopt,
+                    std::string("WebSocket accept threw: ") + e.what());
+      return;
+    } catch (...) {
+      RefuseUpgrade(InternalError(), version, std::nullopt,
+                    "WebSocket accept threw a non-std exception");
+      return;
+    }
+    if (auto* refusal = std::get_if<Response>(&result)) {
+      if (refusal->status < 400 || refusal->status > 599) {
+        RefuseUpgrade(InternalError(), version, std::nullopt,
+                      "WebSocket accept refused with status " + std::to_string(refusal->status) +
+                          "; a refusal needs 400..599");
+        return;
+      }
+      RefuseUpgrade(std::move(*refusal), version);
+      return;
+    }
+    auto session = std::get<std::shared_ptr<WebSocketSession>>(std::move(result));
+    if (!session) {
+      RefuseUpgrade(InternalError(), version, std::nullopt,
+                    "WebSocket accept returned a null session");
+      return;
+    }
+    typename WebSocketConnection<kTls>::Setup setup{.tls = tls_,
+                                                    .remote = remote_,
+                                                    .correlation_id = verdict_.correlation_id,
+                                                    .route_label = verdict_.route_label,
+                                                    .first_byte = first_byte_,
+                                                    .limits = limits_};
+    upgraded_ = true;
+    try {
+      std::make_shared<WebSocketConnection<kTls>>(server_, std::move(stream_), route,
+                                                  std::move(session), std::move(setup))
+          ->Begin(std::move(message));
+    } catch (const std::exception& e) {
+      server_.log().Error("websocket.session_failed", {{"error", e.what()}});
+    }
+  }
+
+  Response BadUpgrade(std::string_view why) const {
+    internal::RejectDetail d;
+    d.detail = why;
+    return internal::Reject(Rejection::kBadRequest, verdict_.route_label, d).response;
+  }
+
+  Response InternalError() const {
+    return Response::Error(500, "internal",
+                           "the request failed inside opsgate; report correlation id " +
+                               verdict_.correlation_id);
   }
 
   void OnAnswer(internal::Answer&& answer, bool keep_alive, unsigned version, bool head) {
@@ -596,6 +1353,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                                .version = version,
                                .now = server_.clock().Now()};
     internal::BeastResponse response = internal::Finish(answer.response, fo);
+    if (answering_websocket_path_ && status_ == 426) {
+      // RFC 9110 15.5.22: a 426 names the protocol to switch to (Finish() drops Upgrade
+      // and Connection from handler headers, as they are the server's).
+      response.set(bhttp::field::upgrade, "websocket");
+      response.set(bhttp::field::connection, keep_alive_ ? "Upgrade" : "Upgrade, close");
+    }
+    answering_websocket_path_ = false;
     Tcp().expires_after(limits_->write_timeout);
     beast::async_write(stream_, bhttp::message_generator(std::move(response)),
                        beast::bind_front_handler(&Session::OnWrite, this->shared_from_this()));
@@ -698,6 +1462,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   internal::ServerCore& server_;
   std::shared_ptr<ssl::context> tls_;  // before stream_, which refers to it
   Stream stream_;
+  typename Stream::executor_type executor_;  // the connection's strand
   beast::flat_buffer buffer_;
   asio::steady_timer deadline_;
   uint64_t deadline_generation_ = 0;
@@ -709,6 +1474,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   internal::HeaderVerdict verdict_;
   bool have_verdict_ = false;
   bool idle_ = false;  // waiting for the first byte of a request
+  bool upgraded_ = false;  // stream_ now belongs to a WebSocketConnection
+  bool answering_websocket_path_ = false;  // a plain request to a WebSocket route (426)
   bool keep_alive_ = false;
   size_t served_ = 0;
   core::Clock::SteadyTime first_byte_{};

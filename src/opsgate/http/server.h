@@ -16,6 +16,15 @@
 //   opsgate_http_rejections_total{reason}             (header_too_large, body_too_large,
 //        read_timeout, connection_limit, tls_handshake, bad_request, method_not_allowed,
 //        not_found)
+//   opsgate_websocket_connections                     (gauge; also in open_connections)
+//   opsgate_websocket_messages_total{route,direction} (direction: in, out)
+//   opsgate_websocket_closed_total{reason}            (client_close, going_away,
+//        server_close, binary_message, handler_error, queue_overflow, idle_timeout,
+//        write_timeout, message_too_big, invalid_utf8, protocol_error, close_timeout,
+//        disconnected, server_stopped)
+//
+// WebSocket routes (Router::AddWebSocket) are upgraded here; the threading contract is
+// in router.h. Drain() closes open WebSockets with 1001 and counts them as in-flight.
 //
 // Thread-safety: Start() and Run() from one thread; Drain(), ReloadTls(), SetLimits()
 // and port() from any thread. The Router, registry, logger and clock must outlive it.
