@@ -19,13 +19,15 @@ http::Response Unauthorized(std::string_view message) {
 
 core::Status AddBuiltinRoutes(http::Router& router, store::Store& store,
                               const telemetry::MetricsRegistry& metrics,
-                              MetricsTokenSource token) {
-  OPSGATE_RETURN_IF_ERROR(router.Add({"GET", "/", "/", kNoBody, [](const http::Request&) {
-    return http::Response::Text(
-        200, "opsgate " OPSGATE_VERSION
-             " is running.\nEndpoints: /healthz /readyz /metrics\n"
-             "Connect a chat platform: see docs/slack.md in the opsgate source.\n");
-  }}));
+                              MetricsTokenSource token, bool with_index) {
+  if (with_index) {
+    OPSGATE_RETURN_IF_ERROR(router.Add({"GET", "/", "/", kNoBody, [](const http::Request&) {
+      return http::Response::Text(
+          200, "opsgate " OPSGATE_VERSION
+               " is running.\nEndpoints: /healthz /readyz /metrics\n"
+               "Connect a chat platform: see docs/slack.md in the opsgate source.\n");
+    }}));
+  }
   OPSGATE_RETURN_IF_ERROR(router.Add({"GET", "/healthz", "/healthz", kNoBody,
                                       [](const http::Request&) {
     return http::Response::Json(200, R"({"status":"ok"})");

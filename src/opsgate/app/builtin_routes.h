@@ -25,8 +25,9 @@ using MetricsTokenSource = std::function<std::shared_ptr<const core::Secret>()>;
 
 // Registers the routes above. `store`, `metrics` and whatever `token` captures must
 // outlive the router.
+// `with_index`: also GET / (a text page), when the web chat does not own /.
 [[nodiscard]] core::Status AddBuiltinRoutes(http::Router& router, store::Store& store,
                                             const telemetry::MetricsRegistry& metrics,
-                                            MetricsTokenSource token);
+                                            MetricsTokenSource token, bool with_index = true);
 
 }  // namespace opsgate::app

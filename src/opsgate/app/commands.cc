@@ -29,7 +29,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void PrintNextSteps(const config::Config& c, const std::string& host, uint16_t port) {
+void PrintNextSteps(const config::Config& c, const std::string& host, uint16_t port,
+                    Gateway& gateway) {
   const bool tls = !c.server.behind_tls_proxy;
   const std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   const std::string url = (tls ? "https://" : "http://") + shown_host + ":" + std::to_string(port);
@@ -37,6 +38,18 @@ void PrintNextSteps(const config::Config& c, const std::string& host, uint16_t p
             << ")\n"
             << "  config:  " << c.source_path << "\n"
             << "  store:   " << c.store.path << "\n";
+  if (c.webchat.enabled) {
+    std::cout << "  web chat: " << url << "/\n";
+    auto link = gateway.FirstAdminEnrolment(url);
+    if (!link) {
+      std::cout << "  (could not make a first-administrator link: " << link.error().message
+                << ")\n";
+    } else if (*link) {
+      std::cout << "  first administrator: " << **link << "\n"
+                << "           (open it once, within 24 hours, to choose a user name, password\n"
+                << "            and authenticator app; it is printed until an admin exists)\n";
+    }
+  }
   if (tls && c.server.tls) {
     std::cout << "  try:     curl --cacert " << c.server.tls->cert_file << " " << url
               << "/healthz\n";
@@ -451,7 +464,7 @@ int RunServe(const ServeOptions& options) {
     return 1;
   }
   PrintNextSteps(*config, overrides.listen_host.value_or(config->server.listen_host),
-                 (*gateway)->port());
+                 (*gateway)->port(), **gateway);
   (*gateway)->Run();
   log.Info("shutdown.complete");
   return 0;

@@ -13,6 +13,7 @@
 #include "opsgate/audit/export/syslog_client.h"
 #include "opsgate/audit/sealing.h"
 #include "opsgate/config/secret_ref.h"
+#include "opsgate/store/sqlite/sqlite_local_auth_store.h"
 #include "opsgate/store/sqlite/sqlite_audit_store.h"
 #include "opsgate/store/sqlite/sqlite_identity_store.h"
 #include "opsgate/store/sqlite/sqlite_export_cursor.h"
@@ -129,7 +130,8 @@ core::Status Gateway::Build() {
   store_ = std::move(*store);
 
   crypto::FieldSealer* sealer = nullptr;
-  if (c.audit.seal_fields) {
+  // The key-encryption keys seal audit fields and the web chat's TOTP secrets.
+  if (c.audit.seal_fields || c.webchat.enabled) {
     auto keys = crypto::LocalFileKeyProvider::Open(c.keys.dir);
     if (!keys) {
       core::Error e = keys.error();
@@ -139,7 +141,9 @@ core::Status Gateway::Build() {
     }
     key_provider_ = std::move(*keys);
     sealer_ = std::make_unique<crypto::FieldSealer>(*key_provider_);
-    sealer = sealer_.get();
+    if (c.audit.seal_fields) {
+      sealer = sealer_.get();
+    }
   }
   std::function<void(uint64_t)> on_commit;
   if (c.audit.syslog_export) {
@@ -171,8 +175,19 @@ core::Status Gateway::Build() {
   sender_ = std::make_unique<http::RetryingSender>(
       *http_client_, clock_, http::RetryingSender::RegisterMetrics(metrics_));
 
-  OPSGATE_RETURN_IF_ERROR(
-      AddBuiltinRoutes(router_, *store_, metrics_, [this] { return MetricsToken(); }));
+  OPSGATE_RETURN_IF_ERROR(AddBuiltinRoutes(
+      router_, *store_, metrics_, [this] { return MetricsToken(); }, !c.webchat.enabled));
+  if (c.webchat.enabled) {
+    local_auth_store_ = std::make_unique<store::SqliteLocalAuthStore>(sqlite);
+    local_auth_ = std::make_unique<identity::local::LocalAuthenticator>(*local_auth_store_,
+                                                                        *sealer_, clock_);
+    if (auto pruned = local_auth_->Prune(); !pruned) {
+      log_.Warn("webchat.prune_failed", {{"error", pruned.error().message}});
+    }
+    webchat_ = std::make_unique<webchat::WebChat>(webchat::WebChatDeps{
+        *local_auth_, *audit_, clock_, log_, metrics_, redactor_.get()});
+    OPSGATE_RETURN_IF_ERROR(webchat_->AddRoutes(router_));
+  }
   if (c.identity.oidc) {
     OPSGATE_RETURN_IF_ERROR(BuildIdentityLinking(c, sqlite));
   }
@@ -343,8 +358,31 @@ void Gateway::StopExport() {
   forwarder_->Stop();
 }
 
+core::Result<std::optional<std::string>> Gateway::FirstAdminEnrolment(const std::string& base_url) {
+  if (local_auth_ == nullptr) {
+    return std::optional<std::string>();
+  }
+  auto has_admin = local_auth_->HasAnyAdmin();
+  if (!has_admin) {
+    return core::Fail(has_admin.error());
+  }
+  if (*has_admin) {
+    return std::optional<std::string>();
+  }
+  auto token = local_auth_->CreateEnrolmentToken(/*is_admin=*/true, std::chrono::hours(24),
+                                                 "first-admin");
+  if (!token) {
+    return core::Fail(token.error());
+  }
+  log_.Info("webchat.first_admin_link", {{"valid_hours", int64_t{24}}});
+  return std::optional<std::string>(base_url + "/enrol?t=" + std::string(token->Reveal()));
+}
+
 void Gateway::Run() {
   server_->Run();
+  if (webchat_ != nullptr) {
+    webchat_->Shutdown();  // its queued work may still append to the audit log
+  }
   // Answer what is still waiting on the replay memory (its callbacks use the
   // connectors), then the audit log's completions queue the last replies.
   seen_keys_->Drain();

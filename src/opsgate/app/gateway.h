@@ -29,6 +29,9 @@
 #include "opsgate/identity/oidc/discovery.h"
 #include "opsgate/identity/oidc/relying_party.h"
 #include "opsgate/store/sqlite/sqlite_identity_store.h"
+#include "opsgate/store/sqlite/sqlite_local_auth_store.h"
+#include "opsgate/webchat/webchat.h"
+#include "opsgate/identity/local/local_auth.h"
 #include "opsgate/http/server.h"
 #include "opsgate/store/seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_audit_store.h"
@@ -62,6 +65,10 @@ class Gateway {
   // Binds the listener. Errors from http::Server::Start().
   [[nodiscard]] core::Status Start();
   uint16_t port() const { return server_->port(); }
+  // When the web chat is on and has no administrator yet: a fresh one-time enrolment
+  // link for the first one (valid 24 hours). Errors: the store's.
+  [[nodiscard]] core::Result<std::optional<std::string>> FirstAdminEnrolment(
+      const std::string& base_url);
   // Serves until SIGTERM/SIGINT (drain) ends it, then delivers the replies still
   // queued for the chat platforms (bounded by server.drain_timeout; what is left then
   // is cancelled and logged), then closes the audit log: the outcomes of those replies
@@ -121,6 +128,10 @@ class Gateway {
   std::unique_ptr<identity::oidc::RelyingParty> relying_party_;
   std::unique_ptr<store::SqliteIdentityStore> identity_store_;
   std::unique_ptr<identity::LinkService> link_service_;
+  // The web chat (webchat.enabled) and its local accounts.
+  std::unique_ptr<store::SqliteLocalAuthStore> local_auth_store_;
+  std::unique_ptr<identity::local::LocalAuthenticator> local_auth_;
+  std::unique_ptr<webchat::WebChat> webchat_;
   std::unique_ptr<connectors::ConnectorDeps> deps_;
   std::vector<std::unique_ptr<connectors::Connector>> connectors_;
   std::unique_ptr<http::Server> server_;

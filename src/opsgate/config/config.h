@@ -179,6 +179,11 @@ struct IdentityConfig {
   std::optional<OidcConfig> oidc;                    // absent: no linking
 };
 
+// webchat: the built-in web chat at / (docs/webchat.md).
+struct WebChatConfig {
+  bool enabled = true;
+};
+
 // Outbound HTTPS (replies to chat platforms, integrations).
 struct OutboundConfig {
   // Extra PEM bundle of trust anchors used instead of the system store; empty: the
@@ -209,6 +214,7 @@ struct Config {
   ConnectorsConfig connectors;
   OutboundConfig outbound;
   IdentityConfig identity;
+  WebChatConfig webchat;
 };
 
 }  // namespace opsgate::config

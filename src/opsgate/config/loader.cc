@@ -671,6 +671,9 @@ void ParseRoot(MapReader map, Context& ctx, Config* out) {
   ParseConnectors(map.Section("connectors"), ctx, &out->connectors);
   ParseOutbound(map.Section("outbound"), ctx, &out->outbound);
   ParseIdentity(map.Section("identity"), ctx, out->server, &out->identity);
+  MapReader webchat = map.Section("webchat");
+  webchat.ReadBool("enabled", &out->webchat.enabled);
+  webchat.Finish();
   map.Finish();
 }
 

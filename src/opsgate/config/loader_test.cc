@@ -558,7 +558,7 @@ TEST_F(LoaderTest, DeepFlowNestingIsRefusedBeforeParsing) {
   const std::string ok = "x: " + std::string(31, '[') + std::string(31, ']') + "\n";
   EXPECT_THAT(Errors(std::string(kProxy) + ok),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound, identity)")));
+                             "audit, keys, log, redact, connectors, outbound, identity, webchat)")));
 }
 
 TEST_F(LoaderTest, DeepBlockNestingIsRefusedBeforeParsing) {
@@ -588,7 +588,7 @@ TEST_F(LoaderTest, NestingTheScanUnderestimatesIsRefusedWhileBuilding) {
   }
   EXPECT_THAT(Errors(yaml),
               ElementsAre(At("3:1: k0: unknown key (expected one of dev, data_dir, server, "
-                             "store, audit, keys, log, redact, connectors, outbound, identity)"),
+                             "store, audit, keys, log, redact, connectors, outbound, identity, webchat)"),
                           At("19:33: " + path +
                              "[0]: nesting is deeper than 32 levels (flatten the structure)")));
 }
@@ -604,11 +604,11 @@ TEST_F(LoaderTest, BracketsInQuotesCommentsAndBlockScalarsDoNotCountAsNesting) {
   EXPECT_THAT(Errors(std::string(kProxy) + "x: '" + many + "'\ny: \"" + many + "\" # " + many +
                      "\nz: |\n  " + many + "\n   " + many + "\n"),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound, identity)"),
+                             "audit, keys, log, redact, connectors, outbound, identity, webchat)"),
                           At("4:1: y: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound, identity)"),
+                             "audit, keys, log, redact, connectors, outbound, identity, webchat)"),
                           At("5:1: z: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound, identity)")));
+                             "audit, keys, log, redact, connectors, outbound, identity, webchat)")));
 }
 
 TEST_F(LoaderTest, OversizeTextIsRefused) {

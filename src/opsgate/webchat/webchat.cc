@@ -1,0 +1,530 @@
+#include "opsgate/webchat/webchat.h"
+
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <utility>
+#include <variant>
+
+#include "opsgate/core/strings.h"
+#include "opsgate/http/cookies.h"
+#include "opsgate/pipeline/builtins.h"
+
+namespace opsgate::webchat {
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kApiBodyLimit = 16 * 1024;
+// Close code for "your session ended": the page shows the sign-in form again.
+constexpr auto kSessionEnded = static_cast<http::WebSocketCloseCode>(4401);
+
+int64_t UnixMillis(core::Clock::WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+void AddSecurityHeaders(http::Response& r) {
+  r.headers.emplace_back("Content-Security-Policy",
+                         "default-src 'self'; script-src 'self'; style-src 'self'; "
+                         "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+                         "base-uri 'none'; form-action 'self'; object-src 'none'");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
+  r.headers.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
+}
+
+http::Response Json(int status, const json::value& v) {
+  http::Response r = http::Response::Json(status, json::serialize(v));
+  AddSecurityHeaders(r);
+  return r;
+}
+
+http::Response Error(int status, std::string_view code, std::string_view message) {
+  http::Response r = http::Response::Error(status, code, message);
+  AddSecurityHeaders(r);
+  return r;
+}
+
+// The reason word at the start of a local-auth error ("totp_invalid: ...").
+std::string ReasonOf(const core::Error& e) {
+  const size_t colon = e.message.find(':');
+  return colon == std::string::npos ? std::string("error") : e.message.substr(0, colon);
+}
+
+int StatusFor(const core::Error& e) {
+  switch (e.code) {
+    case core::ErrorCode::kInvalidArgument: return 400;
+    case core::ErrorCode::kUnauthenticated: return 401;
+    case core::ErrorCode::kNotFound: return 404;
+    case core::ErrorCode::kAlreadyExists: return 409;
+    case core::ErrorCode::kResourceExhausted: return 429;
+    default: return 503;
+  }
+}
+
+std::string Str(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+const char* ButtonKind(pipeline::ReplyButton::Kind k) {
+  switch (k) {
+    case pipeline::ReplyButton::Kind::kConfirm: return "confirm";
+    case pipeline::ReplyButton::Kind::kCancel: return "cancel";
+    case pipeline::ReplyButton::Kind::kApprove: return "approve";
+    case pipeline::ReplyButton::Kind::kDeny: return "deny";
+  }
+  return "cancel";
+}
+
+const char* BlockKind(pipeline::ReplyBlock::Kind k) {
+  switch (k) {
+    case pipeline::ReplyBlock::Kind::kHeading: return "heading";
+    case pipeline::ReplyBlock::Kind::kText: return "text";
+    case pipeline::ReplyBlock::Kind::kCode: return "code";
+    case pipeline::ReplyBlock::Kind::kFields: return "fields";
+    case pipeline::ReplyBlock::Kind::kLink: return "link";
+    case pipeline::ReplyBlock::Kind::kNote: return "note";
+    case pipeline::ReplyBlock::Kind::kButtons: return "buttons";
+  }
+  return "text";
+}
+
+}  // namespace
+
+// Everything the routes and the chat sessions share; sessions may outlive a request.
+struct WebChat::State : std::enable_shared_from_this<WebChat::State> {
+  State(WebChatDeps d, WebChatOptions o)
+      : deps(d), options(o), queue("webchat", o.workers, o.max_pending) {
+    logins = &deps.metrics.AddCounter("opsgate_webchat_logins_total",
+                                      "Web chat sign-in attempts by result.", {"result"});
+  }
+
+  std::string Redact(std::string_view text) const {
+    return deps.redactor != nullptr ? deps.redactor->Redact(text) : std::string(text);
+  }
+
+  json::object ReplyJson(const pipeline::Reply& reply) const {
+    json::array blocks;
+    for (const pipeline::ReplyBlock& b : reply.blocks) {
+      json::object o{{"kind", BlockKind(b.kind)}, {"text", Redact(b.text)}};
+      if (!b.url.empty()) {
+        o["url"] = b.url;
+      }
+      if (!b.fields.empty()) {
+        json::array fields;
+        for (const auto& [k, v] : b.fields) {
+          fields.push_back(json::array{json::string(Redact(k)), json::string(Redact(v))});
+        }
+        o["fields"] = std::move(fields);
+      }
+      if (!b.buttons.empty()) {
+        json::array buttons;
+        for (const pipeline::ReplyButton& button : b.buttons) {
+          buttons.push_back(json::object{{"kind", ButtonKind(button.kind)}, {"value", button.value}});
+        }
+        o["buttons"] = std::move(buttons);
+      }
+      blocks.push_back(std::move(o));
+    }
+    return json::object{{"text", Redact(reply.text)},
+                        {"ephemeral", reply.ephemeral},
+                        {"blocks", std::move(blocks)}};
+  }
+
+  void Audit(audit::Record r, std::function<void(bool durable)> then) {
+    r.timestamp_ms = UnixMillis(deps.clock.Now());
+    r.platform = "webchat";
+    deps.audit.Append(std::move(r), [this, then = std::move(then)](core::Result<uint64_t> seq) {
+      if (!seq) {
+        deps.log.Error("webchat.audit_failed", {{"error", seq.error().message}});
+      }
+      if (then) {
+        then(seq.has_value());
+      }
+    });
+  }
+
+  // The session behind the request's cookie.
+  core::Result<identity::local::SessionInfo> SessionOf(const http::Request& request) {
+    const auto cookie = http::CookieValue(request, kSessionCookie);
+    if (!cookie || cookie->empty() || cookie->size() > 128) {
+      return core::Fail(core::Unauthenticated("session_unknown: not signed in"));
+    }
+    return deps.auth.ValidateSession(core::Secret(std::string(*cookie)));
+  }
+
+  // application/json from this origin: what cross-site forms cannot send.
+  std::optional<http::Response> CheckPost(const http::Request& request) {
+    const auto type = request.Header("content-type");
+    if (!type || type->rfind("application/json", 0) != 0) {
+      return Error(415, "unsupported_media_type", "send the request as application/json");
+    }
+    if (!request.Header("origin") || !http::OriginMatchesHost(request)) {
+      return Error(403, "origin_not_allowed",
+                   "requests must come from opsgate's own page (Origin must match the host)");
+    }
+    return std::nullopt;
+  }
+
+  core::Result<json::object> Body(const http::Request& request) {
+    boost::system::error_code ec;
+    json::value v = json::parse(request.body, ec);
+    if (ec || !v.is_object()) {
+      return core::Fail(core::InvalidArgument("the body is not a JSON object"));
+    }
+    return std::move(v.as_object());
+  }
+
+  http::Response Session(const http::Request& request) {
+    auto info = SessionOf(request);
+    if (!info) {
+      return Json(200, json::object{{"signed_in", false}});
+    }
+    return Json(200, json::object{{"signed_in", true},
+                                  {"username", info->username},
+                                  {"principal", info->Principal()},
+                                  {"is_admin", info->is_admin},
+                                  {"csrf_token", std::string(info->csrf_token.Reveal())}});
+  }
+
+  http::Response Login(const http::Request& request) {
+    if (auto refused = CheckPost(request)) {
+      return *refused;
+    }
+    auto body = Body(request);
+    if (!body) {
+      return Error(400, "malformed", body.error().message);
+    }
+    const std::string username = Str(*body, "username");
+    auto out = deps.auth.Login(username, core::Secret(Str(*body, "password")), Str(*body, "totp"),
+                               request.remote_address);
+    if (!out) {
+      logins->With({"error"}).Inc();
+      return Error(503, "unavailable", "opsgate cannot check sign-ins right now; try again");
+    }
+    audit::Record r;
+    r.correlation_id = request.correlation_id;
+    r.user = core::SanitizeUtf8(username.substr(0, 64));
+    r.action = "webchat.login";
+    if (auto* refused = std::get_if<identity::local::LoginRefused>(&*out)) {
+      const std::string reason(identity::local::LoginRefusalName(refused->reason));
+      logins->With({reason}).Inc();
+      deps.log.Warn("webchat.login_refused", {{"reason", reason},
+                                              {"remote", request.remote_address},
+                                              {"correlation_id", request.correlation_id}});
+      r.kind = audit::RecordKind::kRejection;
+      r.reason = reason;
+      const bool throttled = refused->reason == identity::local::LoginRefusal::kThrottled;
+      r.result = throttled ? "429" : "401";
+      Audit(std::move(r), nullptr);
+      http::Response resp = Error(
+          throttled ? 429 : 401, reason,
+          throttled ? "too many failed sign-ins; wait and try again"
+                    : "sign-in refused: check the user name, password and the current code");
+      if (throttled) {
+        resp.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(
+                                                     1, refused->retry_after.count())));
+      }
+      return resp;
+    }
+    const auto& session = std::get<identity::local::Session>(*out);
+    logins->With({"ok"}).Inc();
+    r.kind = audit::RecordKind::kAdmin;
+    r.principal = "local|" + session.username;
+    r.result = "ok";
+    Audit(std::move(r), nullptr);
+    http::Response resp = Json(200, json::object{{"username", session.username},
+                                                 {"csrf_token",
+                                                  std::string(session.csrf_token.Reveal())}});
+    resp.headers.emplace_back(
+        "Set-Cookie",
+        http::SetCookie(kSessionCookie, session.token.Reveal(),
+                        {"/", std::chrono::duration_cast<std::chrono::seconds>(
+                                  session.absolute_expires_at - deps.clock.Now()),
+                         "Strict"}));
+    return resp;
+  }
+
+  http::Response Logout(const http::Request& request) {
+    if (auto refused = CheckPost(request)) {
+      return *refused;
+    }
+    auto info = SessionOf(request);
+    if (!info) {
+      return Error(401, "not_signed_in", "you are not signed in");
+    }
+    if (!identity::local::LocalAuthenticator::CheckCsrf(
+            *info, request.Header("x-csrf-token").value_or(""))) {
+      return Error(403, "csrf_token_mismatch", "reload the page and try again");
+    }
+    const auto cookie = http::CookieValue(request, kSessionCookie);
+    (void)deps.auth.Logout(core::Secret(std::string(*cookie)));
+    http::Response resp = Json(200, json::object{});
+    resp.headers.emplace_back("Set-Cookie", http::SetCookie(kSessionCookie, "",
+                                                            {"/", std::chrono::seconds(-1), "Strict"}));
+    return resp;
+  }
+
+  http::Response Enrol(const http::Request& request) {
+    if (auto refused = CheckPost(request)) {
+      return *refused;
+    }
+    auto body = Body(request);
+    if (!body) {
+      return Error(400, "malformed", body.error().message);
+    }
+    auto e = deps.auth.Enrol(core::Secret(Str(*body, "token")), Str(*body, "username"),
+                             core::Secret(Str(*body, "password")));
+    audit::Record r;
+    r.correlation_id = request.correlation_id;
+    r.action = "webchat.enrol";
+    if (!e) {
+      r.kind = audit::RecordKind::kRejection;
+      r.reason = ReasonOf(e.error());
+      r.result = std::to_string(StatusFor(e.error()));
+      Audit(std::move(r), nullptr);
+      return Error(StatusFor(e.error()), ReasonOf(e.error()), e.error().message);
+    }
+    r.kind = audit::RecordKind::kAdmin;
+    r.principal = "local|" + e->username;
+    r.result = e->is_admin ? "admin" : "user";
+    Audit(std::move(r), nullptr);
+    return Json(200, json::object{{"username", e->username},
+                                  {"is_admin", e->is_admin},
+                                  {"totp_uri", std::string(e->totp.otpauth_uri.Reveal())},
+                                  {"totp_secret", std::string(e->totp.base32_secret.Reveal())},
+                                  {"qr_svg", e->totp.qr_svg}});
+  }
+
+  http::Response ConfirmTotp(const http::Request& request) {
+    if (auto refused = CheckPost(request)) {
+      return *refused;
+    }
+    auto body = Body(request);
+    if (!body) {
+      return Error(400, "malformed", body.error().message);
+    }
+    auto st = deps.auth.ConfirmTotp(Str(*body, "username"), Str(*body, "code"));
+    if (!st) {
+      return Error(StatusFor(st.error()), ReasonOf(st.error()), st.error().message);
+    }
+    return Json(200, json::object{{"confirmed", true}});
+  }
+
+  // Runs `handler` on the worker queue and answers through `respond`.
+  http::AsyncHandler OnQueue(http::Response (State::*handler)(const http::Request&)) {
+    return [self = shared_from_this(), handler](const http::Request& request,
+                                                http::Responder respond) {
+      auto shared = std::make_shared<http::Responder>(std::move(respond));
+      if (!self->queue.Post([self, handler, request, shared] {
+            (*shared)(((*self).*handler)(request));
+          })) {
+        http::Response busy = Error(503, "busy", "opsgate is busy; try again in a few seconds");
+        busy.headers.emplace_back("Retry-After", "2");
+        (*shared)(std::move(busy));
+      }
+    };
+  }
+
+  WebChatDeps deps;
+  const WebChatOptions options;
+  core::WorkQueue queue;
+  telemetry::Family<telemetry::Counter>* logins = nullptr;
+};
+
+namespace {
+
+// One browser tab's chat connection.
+class ChatSession final : public http::WebSocketSession,
+                          public std::enable_shared_from_this<ChatSession> {
+ public:
+  ChatSession(std::shared_ptr<WebChat::State> state, std::string token,
+              identity::local::SessionInfo info)
+      : state_(std::move(state)), token_(std::move(token)), info_(std::move(info)) {}
+
+  void OnOpen(std::shared_ptr<http::WebSocketPeer> peer) override {
+    peer_ = std::move(peer);
+    peer_->Send(json::serialize(json::object{{"type", "hello"}, {"username", info_.username}}));
+  }
+
+  void OnMessage(std::string text) override {
+    if (text.size() > state_->options.max_message_bytes) {
+      SendError("too_long", "messages are limited to " +
+                                std::to_string(state_->options.max_message_bytes) + " bytes");
+      return;
+    }
+    auto self = shared_from_this();
+    if (!state_->queue.Post([self, text = std::move(text)] { self->Handle(text); })) {
+      SendError("busy", "opsgate is busy; try again in a few seconds");
+    }
+  }
+
+  void OnClose() override { peer_.reset(); }
+
+ private:
+  void SendError(std::string_view code, std::string_view message) {
+    if (peer_) {
+      peer_->Send(json::serialize(
+          json::object{{"type", "error"}, {"error", code}, {"message", message}}));
+    }
+  }
+
+  // On the worker queue.
+  void Handle(const std::string& text) {
+    // The session may have ended (expiry, sign-out in another tab) since the socket opened.
+    auto info = state_->deps.auth.ValidateSession(core::Secret(token_));
+    if (!info) {
+      SendError("session_ended", "your session ended; sign in again");
+      if (auto peer = peer_) {
+        peer->Close(kSessionEnded, "session ended");
+      }
+      return;
+    }
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object()) {
+      SendError("malformed", "send {\"type\":\"say\",\"text\":\"...\"}");
+      return;
+    }
+    const json::object& o = v.as_object();
+    const std::string type = Str(o, "type");
+    pipeline::Message m;
+    m.platform = "webchat";
+    m.workspace_id = "local";
+    m.user_id = info->username;
+    m.user_name = info->username;
+    m.received_at = state_->deps.clock.Now();
+    pipeline::Principal principal;
+    principal.issuer = "local";
+    principal.subject = info->username;
+    principal.mfa_at = info->mfa_verified_at;
+    audit::Record r;
+    r.kind = audit::RecordKind::kRequest;
+    r.workspace = "local";
+    r.user = info->username;
+    r.principal = principal.Id();
+    r.result = "accepted";
+    pipeline::Reply reply;
+    if (type == "say") {
+      m.text = core::SanitizeUtf8(Str(o, "text"));
+      r.action = "message";
+      r.text = audit::Field::Plain(state_->Redact(m.text));
+      const pipeline::ParsedBuiltin command = pipeline::ParseBuiltin(m.text);
+      if (command.verb == pipeline::Builtin::kLink || command.verb == pipeline::Builtin::kUnlink) {
+        reply = pipeline::Reply("Your web chat account is your identity here; link and unlink "
+                                "are for chat platforms such as Slack.");
+        reply.Text(reply.text);
+      } else {
+        reply = pipeline::AnswerBuiltin(command, m, principal, {"", m.received_at, false});
+      }
+    } else if (type == "click") {
+      const std::string action = Str(o, "action");
+      r.action = "click";
+      r.resource = core::SanitizeUtf8(action.substr(0, 32));
+      const bool known = action == "approve" || action == "deny" || action == "confirm" ||
+                         action == "cancel";
+      const std::string verdict = action == "approve"   ? "approved"
+                                  : action == "deny"    ? "denied"
+                                  : action == "confirm" ? "confirmed"
+                                                        : "cancelled";
+      reply = known ? pipeline::Reply("Request " + verdict + " by " + info->username + ".")
+                    : pipeline::Reply("opsgate does not handle this button.");
+      reply.Text(reply.text);
+      if (known) {
+        reply.Note("Nothing else runs yet: actions arrive with intents and policy.");
+        reply.replace_original = true;
+      }
+    } else {
+      SendError("unknown_type", "type must be say or click");
+      return;
+    }
+    r.correlation_id = "webchat-" + std::to_string(UnixMillis(m.received_at)) + "-" +
+                       std::to_string(sequence_.fetch_add(1));
+    // The answer goes out only once the request is on record.
+    auto self = shared_from_this();
+    state_->Audit(std::move(r), [self, reply = std::move(reply)](bool durable) {
+      if (!durable) {
+        self->SendError("audit_unavailable",
+                        "opsgate cannot record your request right now, so it does not act on it");
+        return;
+      }
+      if (auto peer = self->peer_) {
+        peer->Send(json::serialize(
+            json::object{{"type", "reply"}, {"reply", self->state_->ReplyJson(reply)}}));
+      }
+    });
+  }
+
+  std::shared_ptr<WebChat::State> state_;
+  const std::string token_;
+  const identity::local::SessionInfo info_;
+  std::shared_ptr<http::WebSocketPeer> peer_;  // set on the strand; read elsewhere via copy
+  static inline std::atomic<uint64_t> sequence_{0};
+};
+
+}  // namespace
+
+WebChat::WebChat(WebChatDeps deps, WebChatOptions options)
+    : state_(std::make_shared<State>(deps, options)) {}
+
+WebChat::~WebChat() { Shutdown(); }
+
+void WebChat::Shutdown() { state_->queue.Shutdown(); }
+
+core::Status WebChat::AddRoutes(http::Router& router) {
+  const auto page = [](std::string_view path) {
+    return [path](const http::Request&) {
+      const Asset* a = FindAsset(path);
+      http::Response r;
+      r.status = 200;
+      r.content_type = std::string(a->content_type);
+      r.body = std::string(a->body);
+      AddSecurityHeaders(r);
+      return r;
+    };
+  };
+  for (const auto& [route, asset] : {std::pair<std::string, std::string_view>{"/", "/index.html"},
+                                     {"/enrol", "/index.html"},
+                                     {"/static/app.js", "/static/app.js"},
+                                     {"/static/app.css", "/static/app.css"}}) {
+    OPSGATE_RETURN_IF_ERROR(router.Add({"GET", route, route, 0, page(asset)}));
+  }
+  State& s = *state_;
+  http::Route session{"GET", "/api/session", "/api/session", 0};
+  session.async_handler = s.OnQueue(&State::Session);
+  OPSGATE_RETURN_IF_ERROR(router.Add(std::move(session)));
+  for (const auto& [path, handler] :
+       {std::pair<std::string, http::Response (State::*)(const http::Request&)>{
+            "/api/login", &State::Login},
+        {"/api/logout", &State::Logout},
+        {"/api/enrol", &State::Enrol},
+        {"/api/enrol/confirm", &State::ConfirmTotp}}) {
+    http::Route r{"POST", path, path, kApiBodyLimit};
+    r.async_handler = s.OnQueue(handler);
+    OPSGATE_RETURN_IF_ERROR(router.Add(std::move(r)));
+  }
+  http::WebSocketRoute chat;
+  chat.name = "/api/chat";
+  chat.options.max_message_bytes = s.options.max_message_bytes;
+  chat.accept = [state = state_](const http::Request& request) -> http::WebSocketAcceptResult {
+    if (!request.Header("origin") || !http::OriginMatchesHost(request)) {
+      return Error(403, "origin_not_allowed", "the chat only accepts opsgate's own page");
+    }
+    const auto cookie = http::CookieValue(request, WebChat::kSessionCookie);
+    if (!cookie) {
+      return Error(401, "not_signed_in", "sign in first");
+    }
+    std::string token(*cookie);
+    auto info = state->deps.auth.ValidateSession(core::Secret(token));
+    if (!info) {
+      return Error(401, "not_signed_in", "your session ended; sign in again");
+    }
+    return std::make_shared<ChatSession>(state, std::move(token), std::move(*info));
+  };
+  return router.AddWebSocket("/api/chat", std::move(chat));
+}
+
+}  // namespace opsgate::webchat

@@ -1,0 +1,214 @@
+// The built-in web chat end to end without a browser (the Chromium test is
+// test/browser/webchat_test.mjs): the real binary's first start prints a one-time
+// first-administrator link; enrolment, TOTP confirmation, sign-in, the chat over the
+// WebSocket, sign-out, and the refusals around them (cross-origin, no session, CSRF,
+// replayed TOTP code, throttling).
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <regex>
+
+#include "opsgate/crypto/hash.h"
+#include "opsgate/http/testing/websocket_test_client.h"
+#include "opsgate/identity/totp.h"
+#include "test/integration/https_client.h"
+#include "test/integration/opsgate_process.h"
+
+namespace opsgate::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using http::testing::WebSocketTestClient;
+namespace json = boost::json;
+
+constexpr const char* kPassword = "correct horse battery staple";
+
+class WebChatEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<OpsgateProcess>(std::vector<std::string>{
+        "serve", "--data-dir", dir_.path() + "/data", "--listen", "127.0.0.1:0"});
+    port_ = server_->WaitUntilListening();
+    ASSERT_NE(port_, 0) << server_->Stderr();
+    base_ = "https://127.0.0.1:" + std::to_string(port_);
+    ca_ = dir_.path() + "/data/tls/server.crt";
+    std::smatch m;
+    for (int i = 0; i < 50 && enrol_url_.empty(); ++i) {
+      const std::string out = server_->Stdout();
+      if (std::regex_search(out, m, std::regex(R"(first administrator: (https://\S+/enrol\?t=[A-Za-z0-9_-]+))"))) {
+        enrol_url_ = m[1];
+      } else {
+        std::this_thread::sleep_for(100ms);
+      }
+    }
+    ASSERT_FALSE(enrol_url_.empty()) << server_->Stdout();
+  }
+
+  HttpResult Post(const std::string& path, const json::object& body,
+                  std::vector<std::string> extra = {}, bool same_origin = true) {
+    std::vector<std::string> headers = {"Content-Type: application/json"};
+    if (same_origin) {
+      headers.push_back("Origin: " + base_);
+    }
+    headers.insert(headers.end(), extra.begin(), extra.end());
+    return Fetch({"POST", base_ + path, json::serialize(body), headers, ca_});
+  }
+
+  // Enrols `admin`, confirms the code and returns its base32 TOTP secret.
+  std::string EnrolAdmin() {
+    const std::string token = enrol_url_.substr(enrol_url_.find("t=") + 2);
+    const HttpResult r =
+        Post("/api/enrol", {{"token", token}, {"username", "admin"}, {"password", kPassword}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json::object o = json::parse(r.body).as_object();
+    EXPECT_EQ(o.at("username").as_string(), "admin");
+    EXPECT_TRUE(o.at("is_admin").as_bool());
+    EXPECT_NE(std::string(o.at("qr_svg").as_string()).find("<svg"), std::string::npos);
+    EXPECT_EQ(r.Header("Cache-Control").value_or(""), "no-store");
+    const std::string secret(o.at("totp_secret").as_string());
+    // The previous step's code confirms (±1 step); the current one is left for sign-in.
+    const HttpResult c = Post("/api/enrol/confirm", {{"username", "admin"}, {"code", Code(secret, -1)}});
+    EXPECT_EQ(c.status, 200) << c.body;
+    return secret;
+  }
+
+  static std::string Code(const std::string& base32, int step_offset) {
+    auto key = identity::Base32Decode(base32);
+    EXPECT_TRUE(key.has_value());
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    auto code = identity::TotpAt(key.value_or(""), now + 30 * step_offset, {});
+    EXPECT_TRUE(code.has_value());
+    return code.value_or("");
+  }
+
+  // Signs in and returns {session cookie "name=value", csrf token}.
+  std::pair<std::string, std::string> SignIn(const std::string& secret) {
+    const HttpResult r =
+        Post("/api/login", {{"username", "admin"}, {"password", kPassword}, {"totp", Code(secret, 0)}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    const std::string set_cookie = r.Header("Set-Cookie").value_or("");
+    EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos) << set_cookie;
+    EXPECT_NE(set_cookie.find("Secure"), std::string::npos) << set_cookie;
+    EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos) << set_cookie;
+    return {set_cookie.substr(0, set_cookie.find(';')),
+            std::string(json::parse(r.body).at("csrf_token").as_string())};
+  }
+
+  http::testing::WebSocketConnectResult Chat(const std::string& cookie,
+                                             const std::string& origin) {
+    http::testing::WebSocketConnectOptions o;
+    if (!cookie.empty()) {
+      o.headers.emplace_back("Cookie", cookie);
+    }
+    o.headers.emplace_back("Origin", origin);
+    return WebSocketTestClient::Connect("wss://127.0.0.1:" + std::to_string(port_) + "/api/chat", o);
+  }
+
+  static json::object Next(WebSocketTestClient& c) {
+    const auto m = c.Receive(5s);
+    EXPECT_EQ(m.kind, WebSocketTestClient::Message::Kind::kText) << m.data << m.close_code;
+    return m.kind == WebSocketTestClient::Message::Kind::kText ? json::parse(m.data).as_object()
+                                                               : json::object{};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<OpsgateProcess> server_;
+  uint16_t port_ = 0;
+  std::string base_;
+  std::string ca_;
+  std::string enrol_url_;
+};
+
+TEST_F(WebChatEndToEnd, TheFirstAdministratorEnrolsSignsInAndChats) {
+  const HttpResult page = Fetch({"GET", base_ + "/", "", {}, ca_});
+  ASSERT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("<html"), std::string::npos);
+  const std::string csp = page.Header("Content-Security-Policy").value_or("");
+  EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+  EXPECT_EQ(Fetch({"GET", base_ + "/static/app.js", "", {}, ca_}).status, 200);
+
+  const std::string secret = EnrolAdmin();
+  const auto [cookie, csrf] = SignIn(secret);
+  const HttpResult session = Fetch({"GET", base_ + "/api/session", "", {"Cookie: " + cookie}, ca_});
+  ASSERT_EQ(session.status, 200);
+  EXPECT_TRUE(json::parse(session.body).at("signed_in").as_bool()) << session.body;
+
+  auto chat = Chat(cookie, base_);
+  ASSERT_TRUE(chat.client) << chat.status << " " << chat.body << chat.error;
+  EXPECT_EQ(Next(*chat.client).at("type").as_string(), "hello");
+  ASSERT_TRUE(chat.client->Send(R"({"type":"say","text":"whoami"})"));
+  const json::object who = Next(*chat.client);
+  ASSERT_EQ(who.at("type").as_string(), "reply") << json::serialize(who);
+  const std::string shown = json::serialize(who);
+  EXPECT_NE(shown.find("admin at local"), std::string::npos) << shown;
+  ASSERT_TRUE(chat.client->Send(R"({"type":"say","text":"ping"})"));
+  EXPECT_NE(json::serialize(Next(*chat.client)).find("pong"), std::string::npos);
+  // Secrets typed into the chat do not come back.
+  ASSERT_TRUE(chat.client->Send(R"({"type":"say","text":"deploy AKIAIOSFODNN7EXAMPLE"})"));
+  const std::string echoed = json::serialize(Next(*chat.client));
+  EXPECT_EQ(echoed.find("AKIAIOSFODNN7EXAMPLE"), std::string::npos) << echoed;
+  ASSERT_TRUE(chat.client->Send("not json"));
+  EXPECT_EQ(Next(*chat.client).at("type").as_string(), "error");
+
+  // Every chat message is on record, with the principal and sealed text.
+  chat.client->Close();
+  const auto shown_log = RunOpsgate({"audit", "show", "--config", dir_.path() + "/data/opsgate.yaml"});
+  EXPECT_NE(shown_log.out.find("\"principal\":\"local|admin\""), std::string::npos) << shown_log.out;
+  EXPECT_NE(shown_log.out.find("webchat.login"), std::string::npos) << shown_log.out;
+
+  // Sign-out needs the CSRF token, then ends the session for the API and the chat.
+  EXPECT_EQ(Post("/api/logout", {}, {"Cookie: " + cookie}).status, 403);
+  EXPECT_EQ(Post("/api/logout", {}, {"Cookie: " + cookie, "X-CSRF-Token: " + csrf}).status, 200);
+  EXPECT_FALSE(json::parse(Fetch({"GET", base_ + "/api/session", "", {"Cookie: " + cookie}, ca_}).body)
+                   .at("signed_in")
+                   .as_bool());
+  EXPECT_EQ(Chat(cookie, base_).status, 401);
+}
+
+TEST_F(WebChatEndToEnd, RefusalsChangeNothing) {
+  // The enrolment link works once.
+  const std::string secret = EnrolAdmin();
+  const std::string token = enrol_url_.substr(enrol_url_.find("t=") + 2);
+  const HttpResult again =
+      Post("/api/enrol", {{"token", token}, {"username", "mallory"}, {"password", kPassword}});
+  EXPECT_EQ(again.status, 404) << again.body;
+  EXPECT_NE(again.body.find("enrolment_token_invalid"), std::string::npos);
+
+  // Cross-site posts: no Origin, or not JSON.
+  EXPECT_EQ(Post("/api/login", {{"username", "admin"}}, {}, /*same_origin=*/false).status, 403);
+  EXPECT_EQ(Fetch({"POST", base_ + "/api/login", "username=admin",
+                   {"Content-Type: application/x-www-form-urlencoded", "Origin: " + base_}, ca_})
+                .status,
+            415);
+  // A wrong password and a missing code are refused with their reasons.
+  HttpResult r = Post("/api/login", {{"username", "admin"}, {"password", "wrong password!"},
+                                     {"totp", Code(secret, 0)}});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(r.body.find("bad_credentials"), std::string::npos) << r.body;
+  EXPECT_EQ(r.Header("Set-Cookie"), std::nullopt);
+  // The code that confirmed the enrolment cannot sign in.
+  r = Post("/api/login", {{"username", "admin"}, {"password", kPassword}, {"totp", Code(secret, -1)}});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(r.body.find("totp_reused"), std::string::npos) << r.body;
+
+  // The chat: no session, or another site's page.
+  EXPECT_EQ(Chat("", base_).status, 401);
+  const auto [cookie, csrf] = SignIn(secret);
+  EXPECT_EQ(Chat(cookie, "https://evil.example").status, 403);
+  EXPECT_EQ(Chat("__Host-opsgate_session=forged", base_).status, 401);
+
+  // Throttling: repeated failures lock the user out, with Retry-After.
+  HttpResult last;
+  for (int i = 0; i < 8; ++i) {
+    last = Post("/api/login", {{"username", "admin"}, {"password", "wrong password!"}, {"totp", "000000"}});
+  }
+  EXPECT_EQ(last.status, 429) << last.body;
+  EXPECT_TRUE(last.Header("Retry-After").has_value());
+}
+
+}  // namespace
+}  // namespace opsgate::testing
