@@ -707,6 +707,25 @@ TEST_F(GatewayLinking, ASlackAccountIsLinkedEndToEndAndThenKnownByItsPrincipal) 
   EXPECT_NE(Slash("ping").find("pong"), std::string::npos) << "linked askers may use ping";
 }
 
+TEST_F(GatewayLinking, TheWebChatSignsInThroughTheProvider) {
+  Browser browser(ca_);
+  EXPECT_NE(browser.Request(base_ + "/api/session").body.find("\"oidc\":true"), std::string::npos);
+  const Browser::Page start = browser.Request(base_ + "/auth/signin");
+  ASSERT_EQ(start.status, 302) << start.body;
+  BrowseOptions opts;
+  opts.stop_at = base_ + "/auth/callback";
+  const std::string callback = Browse(browser, provider_->issuer(), start.location, opts);
+  ASSERT_EQ(callback.rfind(opts.stop_at, 0), 0u) << callback;
+  const Browser::Page done = browser.Request(callback);
+  ASSERT_EQ(done.status, 302) << done.body;
+  EXPECT_EQ(done.location, base_ + "/");
+  const Browser::Page session = browser.Request(base_ + "/api/session");
+  EXPECT_NE(session.body.find("\"signed_in\":true"), std::string::npos) << session.body;
+  EXPECT_NE(session.body.find("user-alice-0001"), std::string::npos) << session.body;
+  // A sign-in is not a link: the Slack account stays unlinked.
+  EXPECT_NE(Slash("whoami").find("Link your identity first"), std::string::npos);
+}
+
 TEST_F(GatewayLinking, ALoginFinishedInAnotherBrowserIsRefusedAndLinksNothing) {
   const std::string url = LinkUrlIn(Slash("link"));
   ASSERT_FALSE(url.empty());

@@ -184,12 +184,21 @@ core::Status Gateway::Build() {
     if (auto pruned = local_auth_->Prune(); !pruned) {
       log_.Warn("webchat.prune_failed", {{"error", pruned.error().message}});
     }
-    webchat_ = std::make_unique<webchat::WebChat>(webchat::WebChatDeps{
-        *local_auth_, *audit_, clock_, log_, metrics_, redactor_.get()});
+    webchat::WebChatOptions webchat_options;
+    webchat_options.oidc_sign_in = c.identity.oidc.has_value();
+    webchat_ = std::make_unique<webchat::WebChat>(
+        webchat::WebChatDeps{*local_auth_, *audit_, clock_, log_, metrics_, redactor_.get()},
+        webchat_options);
     OPSGATE_RETURN_IF_ERROR(webchat_->AddRoutes(router_));
   }
   if (c.identity.oidc) {
     OPSGATE_RETURN_IF_ERROR(BuildIdentityLinking(c, sqlite));
+    if (webchat_ != nullptr) {
+      link_service_->SetSignInHandler(
+          [chat = webchat_.get()](const identity::oidc::Identity& who, const http::Request& r) {
+            return chat->SignedInThroughProvider(who, r);
+          });
+    }
   }
 
   rejections_ = std::make_unique<audit::RejectionLimiter>(

@@ -181,10 +181,11 @@ struct WebChat::State : std::enable_shared_from_this<WebChat::State> {
   http::Response Session(const http::Request& request) {
     auto info = SessionOf(request);
     if (!info) {
-      return Json(200, json::object{{"signed_in", false}});
+      return Json(200, json::object{{"signed_in", false}, {"oidc", options.oidc_sign_in}});
     }
     return Json(200, json::object{{"signed_in", true},
-                                  {"username", info->username},
+                                  {"username", info->username.empty() ? info->oidc_subject
+                                                                      : info->username},
                                   {"principal", info->Principal()},
                                   {"is_admin", info->is_admin},
                                   {"csrf_token", std::string(info->csrf_token.Reveal())}});
@@ -347,7 +348,9 @@ class ChatSession final : public http::WebSocketSession,
 
   void OnOpen(std::shared_ptr<http::WebSocketPeer> peer) override {
     peer_ = std::move(peer);
-    peer_->Send(json::serialize(json::object{{"type", "hello"}, {"username", info_.username}}));
+    peer_->Send(json::serialize(json::object{
+        {"type", "hello"},
+        {"username", info_.username.empty() ? info_.oidc_subject : info_.username}}));
   }
 
   void OnMessage(std::string text) override {
@@ -394,17 +397,18 @@ class ChatSession final : public http::WebSocketSession,
     pipeline::Message m;
     m.platform = "webchat";
     m.workspace_id = "local";
-    m.user_id = info->username;
-    m.user_name = info->username;
+    const bool local = !info->username.empty();
+    m.user_id = local ? info->username : info->oidc_subject;
+    m.user_name = m.user_id;
     m.received_at = state_->deps.clock.Now();
     pipeline::Principal principal;
-    principal.issuer = "local";
-    principal.subject = info->username;
+    principal.issuer = local ? "local" : info->oidc_issuer;
+    principal.subject = m.user_id;
     principal.mfa_at = info->mfa_verified_at;
     audit::Record r;
     r.kind = audit::RecordKind::kRequest;
     r.workspace = "local";
-    r.user = info->username;
+    r.user = m.user_id;
     r.principal = principal.Id();
     r.result = "accepted";
     pipeline::Reply reply;
@@ -430,7 +434,7 @@ class ChatSession final : public http::WebSocketSession,
                                   : action == "deny"    ? "denied"
                                   : action == "confirm" ? "confirmed"
                                                         : "cancelled";
-      reply = known ? pipeline::Reply("Request " + verdict + " by " + info->username + ".")
+      reply = known ? pipeline::Reply("Request " + verdict + " by " + m.user_id + ".")
                     : pipeline::Reply("opsgate does not handle this button.");
       reply.Text(reply.text);
       if (known) {
@@ -473,6 +477,43 @@ WebChat::WebChat(WebChatDeps deps, WebChatOptions options)
 WebChat::~WebChat() { Shutdown(); }
 
 void WebChat::Shutdown() { state_->queue.Shutdown(); }
+
+http::Response WebChat::SignedInThroughProvider(const identity::oidc::Identity& who,
+                                                const http::Request& request) {
+  State& s = *state_;
+  bool mfa = false;
+  for (const std::string& method : who.amr) {
+    mfa = mfa || method == "mfa" || method == "otp" || method == "hwk" || method == "swk" ||
+          method == "fido" || method == "sms";
+  }
+  auto session = s.deps.auth.CreateOidcSession(who.issuer, who.subject, mfa);
+  audit::Record r;
+  r.correlation_id = request.correlation_id;
+  r.principal = who.issuer + "|" + who.subject;
+  r.action = "webchat.login";
+  if (!session) {
+    s.logins->With({"error"}).Inc();
+    r.kind = audit::RecordKind::kRejection;
+    r.reason = "store_unavailable";
+    s.Audit(std::move(r), nullptr);
+    return Error(503, "unavailable", "opsgate cannot start a session right now; try again");
+  }
+  s.logins->With({"ok"}).Inc();
+  r.kind = audit::RecordKind::kAdmin;
+  r.result = mfa ? "ok_mfa" : "ok";
+  s.Audit(std::move(r), nullptr);
+  http::Response resp;
+  resp.status = 302;
+  resp.headers.emplace_back("Location", "/");
+  resp.headers.emplace_back(
+      "Set-Cookie",
+      http::SetCookie(kSessionCookie, session->token.Reveal(),
+                      {"/", std::chrono::duration_cast<std::chrono::seconds>(
+                                session->absolute_expires_at - s.deps.clock.Now()),
+                       "Strict"}));
+  AddSecurityHeaders(resp);
+  return resp;
+}
 
 core::Status WebChat::AddRoutes(http::Router& router) {
   const auto page = [](std::string_view path) {

@@ -35,6 +35,7 @@
 #include "opsgate/core/work_queue.h"
 #include "opsgate/http/router.h"
 #include "opsgate/identity/local/local_auth.h"
+#include "opsgate/identity/oidc/relying_party.h"
 #include "opsgate/redact/redactor.h"
 #include "opsgate/telemetry/log.h"
 #include "opsgate/telemetry/metrics.h"
@@ -51,6 +52,8 @@ struct WebChatDeps {
 };
 
 struct WebChatOptions {
+  // "Sign in with your company account" (GET /auth/signin) is offered on the page.
+  bool oidc_sign_in = false;
   size_t workers = 2;
   size_t max_pending = 256;  // queued sign-ins and chat messages; more get 503 / busy
   size_t max_message_bytes = 4096;
@@ -67,6 +70,12 @@ class WebChat {
 
   // Stops the worker queue (runs what is queued). Call before the audit log closes.
   void Shutdown();
+
+  // After a verified provider sign-in (identity::LinkService's sign-in handler): a
+  // session for issuer+subject (MFA noted when the ID token's amr says so), its cookie,
+  // an audit record, and a redirect to the chat page.
+  http::Response SignedInThroughProvider(const identity::oidc::Identity& who,
+                                         const http::Request& request);
 
   struct State;  // shared with sessions that may outlive a request
 

@@ -87,21 +87,30 @@ pipeline::Principal ToPipelinePrincipal(const store::Principal& p) {
 
 }  // namespace
 
-std::string EncodeLinkContext(const store::PlatformAccount& account, std::string_view binding_hash) {
-  return account.platform + kSep + account.workspace + kSep + account.user_id + kSep +
-         std::string(binding_hash);
+std::string EncodeLinkContext(const LinkContext& c) {
+  return c.purpose + kSep + c.account.platform + kSep + c.account.workspace + kSep +
+         c.account.user_id + kSep + c.binding_hash;
 }
 
-core::Result<std::pair<store::PlatformAccount, std::string>> DecodeLinkContext(
-    std::string_view context) {
+core::Result<LinkContext> DecodeLinkContext(std::string_view context) {
   const std::vector<std::string_view> parts = core::Split(context, kSep);
-  if (parts.size() != 4 || !ValidAccountPart(parts[0]) || !ValidAccountPart(parts[1]) ||
-      !ValidAccountPart(parts[2])) {
-    return core::Fail(core::DataLoss("pending login context is not a link context"));
+  const auto bad = [] { return core::Fail(core::DataLoss("pending login context is malformed")); };
+  if (parts.size() != 5 || parts[4].empty()) {
+    return bad();
   }
-  return std::make_pair(
-      store::PlatformAccount{std::string(parts[0]), std::string(parts[1]), std::string(parts[2])},
-      std::string(parts[3]));
+  LinkContext out;
+  out.purpose = std::string(parts[0]);
+  out.account = {std::string(parts[1]), std::string(parts[2]), std::string(parts[3])};
+  out.binding_hash = std::string(parts[4]);
+  if (out.purpose == "link") {
+    if (!ValidAccountPart(parts[1]) || !ValidAccountPart(parts[2]) || !ValidAccountPart(parts[3])) {
+      return bad();
+    }
+  } else if (out.purpose != "signin" || !parts[1].empty() || !parts[2].empty() ||
+             !parts[3].empty()) {
+    return bad();
+  }
+  return out;
 }
 
 LinkService::LinkService(LinkServiceOptions options, store::IdentityStore& identities,
@@ -241,23 +250,41 @@ http::Response LinkService::Login(const http::Request& request) {
                   nullptr);
   }
   const store::PlatformAccount account = (*taken)->account;
+  return Redirect(request, "link", &account);
+}
+
+http::Response LinkService::SignIn(const http::Request& request) {
+  if (!sign_in_) {
+    return Page(404, "Not available", "<p>Sign-in through the identity provider is not enabled.</p>");
+  }
+  return Redirect(request, "signin", nullptr);
+}
+
+http::Response LinkService::Redirect(const http::Request& request, const std::string& purpose,
+                                     const store::PlatformAccount* account) {
   auto binding = oidc::NewLinkToken();  // 32 random bytes, base64url
   if (!binding) {
-    return Refuse(request, 503, "no_randomness", "opsgate could not make a login.", &account);
+    return Refuse(request, 503, "no_randomness", "opsgate could not make a login.", account);
   }
+  LinkContext context;
+  context.purpose = purpose;
+  if (account != nullptr) {
+    context.account = *account;
+  }
+  context.binding_hash = crypto::HexEncode(crypto::Sha256(binding->Reveal()));
   oidc::LoginParams params;
-  params.context = EncodeLinkContext(account, crypto::HexEncode(crypto::Sha256(binding->Reveal())));
+  params.context = EncodeLinkContext(context);
   auto start = rp_.BeginLogin(params);
   if (!start) {
     log_.Error("identity.login_failed", {{"error", start.error().message},
                                          {"correlation_id", request.correlation_id}});
     return Refuse(request, start.error().code == core::ErrorCode::kUnavailable ? 503 : 500,
                   oidc::OidcReasonOf(start.error()),
-                  "opsgate could not reach your identity provider.", &account);
+                  "opsgate could not reach your identity provider.", account);
   }
   if (auto st = logins_.PutLoginState(oidc::ToPendingLogin(start->state)); !st) {
     return Refuse(request, 503, "store_unavailable", "opsgate cannot reach its store right now.",
-                  &account);
+                  account);
   }
   http::Response r = Page(302, "Signing in", "<p>Continue to your identity provider.</p>");
   r.headers.emplace_back("Location", start->authorization_url);
@@ -287,17 +314,18 @@ http::Response LinkService::Callback(const http::Request& request) {
   }
   auto context = DecodeLinkContext((*taken)->context);
   if (!context) {
-    return Refuse(request, 400, "unknown_state", "This sign-in was not started by a link.",
+    return Refuse(request, 400, "unknown_state", "This sign-in was not started by opsgate.",
                   nullptr);
   }
-  const store::PlatformAccount& account = context->first;
+  const bool linking = context->purpose == "link";
+  const store::PlatformAccount* account = linking ? &context->account : nullptr;
   const auto cookie = http::CookieValue(request, kBindingCookie);
   if (!cookie || !crypto::ConstantTimeEquals(crypto::HexEncode(crypto::Sha256(*cookie)),
-                                             context->second)) {
+                                             context->binding_hash)) {
     return Refuse(request, 403, "browser_mismatch",
                   "This sign-in was started in another browser. Open the link from chat in this "
                   "browser yourself; never follow a sign-in link someone else sent you.",
-                  &account);
+                  account);
   }
   auto who = rp_.CompleteLogin(oidc::FromPendingLogin(**taken), *params);
   if (!who) {
@@ -311,8 +339,20 @@ http::Response LinkService::Callback(const http::Request& request) {
     return Refuse(request, status, reason,
                   status == 403 ? "The sign-in was cancelled or refused at the identity provider."
                                 : "The identity provider's answer did not check out.",
-                  &account);
+                  account);
   }
+  http::Response done = linking ? Linked(request, *account, *who)
+                        : sign_in_ ? sign_in_(*who, request)
+                                   : Page(404, "Not available", "<p>Sign-in is not enabled.</p>");
+  done.headers.emplace_back("Set-Cookie", http::SetCookie(kBindingCookie, "",
+                                                          {"/", std::chrono::seconds(-1), "Lax"}));
+  return done;
+}
+
+http::Response LinkService::Linked(const http::Request& request,
+                                   const store::PlatformAccount& account,
+                                   const oidc::Identity& who_ref) {
+  const oidc::Identity* who = &who_ref;
   store::VerifiedPrincipal verified{who->issuer, who->subject, who->email, who->groups};
   auto linked = identities_.Link(account, verified, clock_.Now(), options_.link_ttl);
   if (!linked) {
@@ -340,8 +380,6 @@ http::Response LinkService::Callback(const http::Request& request) {
           HtmlEscape(account.user_id) + "</code> is now linked to <strong>" +
           HtmlEscape(who->email.value_or(who->subject)) + "</strong>.</p><p>You can close this "
           "tab and go back to chat; <code>whoami</code> shows the link.</p>");
-  page.headers.emplace_back("Set-Cookie", http::SetCookie(kBindingCookie, "",
-                                                          {"/", std::chrono::seconds(-1), "Lax"}));
   return page;
 }
 
@@ -368,7 +406,13 @@ core::Status LinkService::AddRoutes(http::Router& router) {
   callback.path = std::string(kCallbackPath);
   callback.body_limit = 0;
   callback.async_handler = async(&LinkService::Callback);
-  return router.Add(std::move(callback));
+  OPSGATE_RETURN_IF_ERROR(router.Add(std::move(callback)));
+  http::Route signin;
+  signin.method = "GET";
+  signin.path = std::string(kSignInPath);
+  signin.body_limit = 0;
+  signin.async_handler = async(&LinkService::SignIn);
+  return router.Add(std::move(signin));
 }
 
 }  // namespace opsgate::identity

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -53,7 +54,13 @@ struct LinkServiceOptions {
 class LinkService final : public Linker {
  public:
   static constexpr std::string_view kLoginPath = "/auth/login";
+  static constexpr std::string_view kSignInPath = "/auth/signin";
   static constexpr std::string_view kCallbackPath = "/auth/callback";
+
+  // What a verified sign-in (GET /auth/signin, not a link) turns into: the web chat
+  // makes a session and redirects to its page. Runs on the worker queue.
+  using SignInHandler =
+      std::function<http::Response(const oidc::Identity& who, const http::Request& request)>;
   static constexpr std::string_view kBindingCookie = "__Host-opsgate_link";
 
   LinkService(LinkServiceOptions options, store::IdentityStore& identities,
@@ -71,11 +78,16 @@ class LinkService final : public Linker {
   // many platform accounts lost their link.
   core::Result<int64_t> Revoke(const std::string& issuer, const std::string& subject);
 
-  // GET /auth/login and GET /auth/callback, asynchronous (work on the queue).
+  // GET /auth/login, /auth/signin and /auth/callback, asynchronous (work on the queue).
   [[nodiscard]] core::Status AddRoutes(http::Router& router);
+
+  // Enables GET /auth/signin: "sign in with your company account" for the web chat.
+  // Call before AddRoutes' routes serve requests.
+  void SetSignInHandler(SignInHandler handler) { sign_in_ = std::move(handler); }
 
   // The handlers themselves, blocking (tests; the routes run them on the queue).
   http::Response Login(const http::Request& request);
+  http::Response SignIn(const http::Request& request);
   http::Response Callback(const http::Request& request);
 
  private:
@@ -90,12 +102,25 @@ class LinkService final : public Linker {
   audit::AuditSink& audit_;
   const core::Clock& clock_;
   telemetry::Logger& log_;
+  // Stores the link of a verified callback and audits it.
+  http::Response Linked(const http::Request& request, const store::PlatformAccount& account,
+                        const oidc::Identity& who);
+  // Starts a provider login for `context` (link or sign-in); adds the browser binding.
+  http::Response Redirect(const http::Request& request, const std::string& purpose,
+                          const store::PlatformAccount* account);
+
+  SignInHandler sign_in_;
   std::unique_ptr<core::WorkQueue> queue_;
 };
 
-// The pending login's context: the account to link and the browser binding's hash.
-std::string EncodeLinkContext(const store::PlatformAccount& account, std::string_view binding_hash);
-[[nodiscard]] core::Result<std::pair<store::PlatformAccount, std::string>> DecodeLinkContext(
-    std::string_view context);
+// The pending login's context: its purpose ("link" with the account to link, or
+// "signin"), and the browser binding's hash.
+struct LinkContext {
+  std::string purpose;              // "link" | "signin"
+  store::PlatformAccount account;   // for "link"
+  std::string binding_hash;
+};
+std::string EncodeLinkContext(const LinkContext& context);
+[[nodiscard]] core::Result<LinkContext> DecodeLinkContext(std::string_view context);
 
 }  // namespace opsgate::identity

@@ -150,7 +150,8 @@ TEST_F(LinkServiceTest, ACallbackFromAnotherBrowserIsRefusedAndTheLoginIsSpent) 
   pending.code_verifier = core::Secret(std::string(43, 'v'));
   pending.issuer = kIssuer;
   pending.redirect_uri = "https://gw.example/auth/callback";
-  pending.context = EncodeLinkContext(ada_, crypto::HexEncode(crypto::Sha256("the-binding")));
+  pending.context =
+      EncodeLinkContext({"link", ada_, crypto::HexEncode(crypto::Sha256("the-binding"))});
   pending.created_at = clock_.Now();
   pending.expires_at = clock_.Now() + 10min;
   ASSERT_TRUE(identities_->PutLoginState(pending).has_value());
@@ -168,13 +169,29 @@ TEST_F(LinkServiceTest, ACallbackFromAnotherBrowserIsRefusedAndTheLoginIsSpent) 
 }
 
 TEST_F(LinkServiceTest, LinkContextRoundTripsAndRefusesGarbage) {
-  const std::string ctx = EncodeLinkContext(ada_, "abcd");
-  auto decoded = DecodeLinkContext(ctx);
+  auto decoded = DecodeLinkContext(EncodeLinkContext({"link", ada_, "abcd"}));
   ASSERT_TRUE(decoded.has_value());
-  EXPECT_EQ(decoded->first, ada_);
-  EXPECT_EQ(decoded->second, "abcd");
+  EXPECT_EQ(decoded->purpose, "link");
+  EXPECT_EQ(decoded->account, ada_);
+  EXPECT_EQ(decoded->binding_hash, "abcd");
+  auto signin = DecodeLinkContext(EncodeLinkContext({"signin", {}, "ef"}));
+  ASSERT_TRUE(signin.has_value());
+  EXPECT_EQ(signin->purpose, "signin");
   EXPECT_FALSE(DecodeLinkContext("slack").has_value());
-  EXPECT_FALSE(DecodeLinkContext("a\x1f\x1f" "c\x1f" "d").has_value());
+  EXPECT_FALSE(DecodeLinkContext(EncodeLinkContext({"link", {"slack", "", "U1"}, "ab"})).has_value());
+  EXPECT_FALSE(DecodeLinkContext(EncodeLinkContext({"signin", ada_, "ab"})).has_value());
+  EXPECT_FALSE(DecodeLinkContext(EncodeLinkContext({"other", {}, "ab"})).has_value());
+  EXPECT_FALSE(DecodeLinkContext(EncodeLinkContext({"signin", {}, ""})).has_value());
+}
+
+TEST_F(LinkServiceTest, SignInIsOnlyAvailableWithAHandler) {
+  const http::Response r = links_->SignIn(Get("/auth/signin", ""));
+  EXPECT_EQ(r.status, 404);
+  links_->SetSignInHandler([](const oidc::Identity&, const http::Request&) {
+    return http::Response::Text(200, "signed in");
+  });
+  // The provider is down here: the redirect cannot be made, and the refusal says why.
+  EXPECT_EQ(links_->SignIn(Get("/auth/signin", "")).status, 503);
 }
 
 }  // namespace
