@@ -42,6 +42,8 @@
 #include "opsgate/identity/oidc/pending_login.h"
 #include "opsgate/identity/oidc/relying_party.h"
 #include "opsgate/connectors/slack/verifier.h"
+#include "opsgate/http/testing/websocket_test_client.h"
+#include "opsgate/identity/totp.h"
 #include "opsgate/store/sqlite/sqlite_identity_store.h"
 #include "test/integration/https_client.h"
 #include "test/integration/opsgate_process.h"
@@ -705,6 +707,72 @@ TEST_F(GatewayLinking, ASlackAccountIsLinkedEndToEndAndThenKnownByItsPrincipal) 
   EXPECT_NE(who.find("user-alice-0001 at " + provider_->issuer()), std::string::npos) << who;
   EXPECT_NE(who.find("alice@example.com"), std::string::npos) << who;
   EXPECT_NE(Slash("ping").find("pong"), std::string::npos) << "linked askers may use ping";
+}
+
+// An administrator of the web chat revokes a principal's chat links, after a TOTP
+// step-up bound to that exact command.
+TEST_F(GatewayLinking, AnAdministratorRevokesLinksAfterAStepUp) {
+  // Link the Slack account first.
+  Browser browser(ca_);
+  const Browser::Page login = browser.Request(LinkUrlIn(Slash("link")));
+  ASSERT_EQ(login.status, 302) << login.body;
+  BrowseOptions opts;
+  opts.stop_at = base_ + "/auth/callback";
+  ASSERT_EQ(browser.Request(Browse(browser, provider_->issuer(), login.location, opts)).status, 200);
+  ASSERT_NE(Slash("whoami").find("user-alice-0001"), std::string::npos);
+
+  // The first administrator enrols with the link serve printed, and signs in.
+  std::smatch m;
+  const std::string out = server_->Stdout();
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(first administrator: \S+/enrol\?t=([A-Za-z0-9_-]+))")))
+      << out;
+  const auto post = [&](const std::string& path, const std::string& body) {
+    return testing::Fetch({"POST", base_ + path, body,
+                           {"Content-Type: application/json", "Origin: " + base_}, ca_});
+  };
+  const auto enrol = post("/api/enrol", "{\"token\":\"" + m[1].str() +
+                                            "\",\"username\":\"root\",\"password\":\"" +
+                                            std::string(kPassword) + " is long\"}");
+  ASSERT_EQ(enrol.status, 200) << enrol.body;
+  std::smatch sm;
+  ASSERT_TRUE(std::regex_search(enrol.body, sm, std::regex(R"re("totp_secret":"([A-Z2-7]+)")re")));
+  const std::string secret = sm[1];
+  const auto code = [&](int offset) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    return TotpAt(*Base32Decode(secret), now + 30 * offset, {}).value();
+  };
+  ASSERT_EQ(post("/api/enrol/confirm", "{\"username\":\"root\",\"code\":\"" + code(-1) + "\"}").status, 200);
+  const auto signed_in = post("/api/login", "{\"username\":\"root\",\"password\":\"" +
+                                                std::string(kPassword) + " is long\",\"totp\":\"" +
+                                                code(0) + "\"}");
+  ASSERT_EQ(signed_in.status, 200) << signed_in.body;
+  const std::string set_cookie = signed_in.Header("Set-Cookie").value_or("");
+  http::testing::WebSocketConnectOptions wo;
+  wo.headers = {{"Cookie", set_cookie.substr(0, set_cookie.find(';'))}, {"Origin", base_}};
+  auto chat = http::testing::WebSocketTestClient::Connect(
+      "wss://127.0.0.1:" + std::to_string(port_) + "/api/chat", wo);
+  ASSERT_TRUE(chat.client) << chat.status << chat.body;
+  const auto next = [&] { return chat.client->Receive(std::chrono::seconds(5)).data; };
+  ASSERT_NE(next().find("hello"), std::string::npos);
+
+  const std::string revoke = "revoke " + provider_->issuer() + " user-alice-0001";
+  ASSERT_TRUE(chat.client->Send("{\"type\":\"say\",\"text\":\"" + revoke + "\"}"));
+  EXPECT_NE(next().find("needs a fresh confirmation"), std::string::npos);
+  // A wrong code ends the attempt and changes nothing.
+  ASSERT_TRUE(chat.client->Send(R"({"type":"say","text":"code 000000"})"));
+  EXPECT_NE(next().find("Not confirmed"), std::string::npos);
+  EXPECT_NE(Slash("whoami").find("user-alice-0001"), std::string::npos);
+  // Again, with the next code: revoked.
+  ASSERT_TRUE(chat.client->Send("{\"type\":\"say\",\"text\":\"" + revoke + "\"}"));
+  EXPECT_NE(next().find("needs a fresh confirmation"), std::string::npos);
+  ASSERT_TRUE(chat.client->Send("{\"type\":\"say\",\"text\":\"code " + code(1) + "\"}"));
+  EXPECT_NE(next().find("Revoked: 1 chat account link"), std::string::npos);
+  EXPECT_NE(Slash("whoami").find("Link your identity first"), std::string::npos);
+  // The revocation is on record.
+  const auto shown = testing::RunOpsgate({"audit", "show", "--config", config_});
+  EXPECT_NE(shown.out.find("identity.revoke"), std::string::npos) << shown.out;
 }
 
 TEST_F(GatewayLinking, TheWebChatSignsInThroughTheProvider) {

@@ -187,13 +187,18 @@ core::Status Gateway::Build() {
     webchat::WebChatOptions webchat_options;
     webchat_options.oidc_sign_in = c.identity.oidc.has_value();
     webchat_ = std::make_unique<webchat::WebChat>(
-        webchat::WebChatDeps{*local_auth_, *audit_, clock_, log_, metrics_, redactor_.get()},
+        webchat::WebChatDeps{*local_auth_, *audit_, clock_, log_, metrics_, redactor_.get(),
+                             nullptr},
         webchat_options);
     OPSGATE_RETURN_IF_ERROR(webchat_->AddRoutes(router_));
   }
   if (c.identity.oidc) {
     OPSGATE_RETURN_IF_ERROR(BuildIdentityLinking(c, sqlite));
     if (webchat_ != nullptr) {
+      webchat_->SetRevoke([links = link_service_.get()](const std::string& issuer,
+                                                        const std::string& subject) {
+        return links->Revoke(issuer, subject);
+      });
       link_service_->SetSignInHandler(
           [chat = webchat_.get()](const identity::oidc::Identity& who, const http::Request& r) {
             return chat->SignedInThroughProvider(who, r);

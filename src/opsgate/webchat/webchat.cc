@@ -3,6 +3,9 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <mutex>
+#include <optional>
+#include <vector>
 #include <utility>
 #include <variant>
 
@@ -417,7 +420,10 @@ class ChatSession final : public http::WebSocketSession,
       r.action = "message";
       r.text = audit::Field::Plain(state_->Redact(m.text));
       const pipeline::ParsedBuiltin command = pipeline::ParseBuiltin(m.text);
-      if (command.verb == pipeline::Builtin::kLink || command.verb == pipeline::Builtin::kUnlink) {
+      if (auto admin = AdminCommand(*info, m.text)) {
+        reply = std::move(*admin);
+      } else if (command.verb == pipeline::Builtin::kLink ||
+                 command.verb == pipeline::Builtin::kUnlink) {
         reply = pipeline::Reply("Your web chat account is your identity here; link and unlink "
                                 "are for chat platforms such as Slack.");
         reply.Text(reply.text);
@@ -462,7 +468,90 @@ class ChatSession final : public http::WebSocketSession,
     });
   }
 
+  // `revoke ISSUER SUBJECT` and `code NNNNNN`; nullopt for anything else.
+  std::optional<pipeline::Reply> AdminCommand(const identity::local::SessionInfo& info,
+                                              const std::string& text) {
+    const std::vector<std::string_view> words = Words(text);
+    if (words.empty() || (words[0] != "revoke" && words[0] != "code")) {
+      return std::nullopt;
+    }
+    const auto say = [](std::string t) {
+      pipeline::Reply r(t);
+      r.Text(std::move(t));
+      return r;
+    };
+    if (!info.is_admin) {
+      return say("Only opsgate administrators may use " + std::string(words[0]) + ".");
+    }
+    const std::string principal = info.Principal();
+    auto& auth = state_->deps.auth;
+    if (words[0] == "revoke") {
+      if (!state_->deps.revoke) {
+        return say("Identity linking is not configured (identity.oidc), so there is nothing to revoke.");
+      }
+      if (words.size() != 3) {
+        return say("Usage: revoke ISSUER SUBJECT (the principal whose chat links end).");
+      }
+      const std::string request = "revoke\n" + std::string(words[1]) + "\n" + std::string(words[2]);
+      auto challenge = auth.BeginStepUp(principal, request);
+      if (!challenge) {
+        return say("opsgate could not start the confirmation; nothing changed. Try again.");
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_ = Pending{std::move(challenge->challenge_id), request};
+      pipeline::Reply r("Confirm with your authenticator: send code NNNNNN");
+      r.Text("Revoking every chat link of " + std::string(words[2]) + " at " +
+             std::string(words[1]) + " needs a fresh confirmation.")
+          .Text("Send code followed by the 6 digits from your authenticator app, within 5 minutes.")
+          .Note("The confirmation covers exactly this command, once.");
+      return r;
+    }
+    // code NNNNNN
+    std::optional<Pending> pending;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending.swap(pending_);
+    }
+    if (!pending) {
+      return say("There is nothing waiting for a code.");
+    }
+    if (words.size() != 2) {
+      return say("Usage: code NNNNNN");
+    }
+    if (auto st = auth.CompleteStepUp(pending->challenge, principal, words[1]); !st) {
+      return say("Not confirmed (" + ReasonOf(st.error()) + "); nothing changed. Send the command again.");
+    }
+    auto consumed = auth.ConsumeStepUp(principal, pending->request);
+    if (!consumed || !*consumed) {
+      return say("The confirmation was already used or expired; nothing changed.");
+    }
+    const std::vector<std::string_view> parts = core::Split(pending->request, '\n');
+    auto revoked = state_->deps.revoke(std::string(parts[1]), std::string(parts[2]));
+    if (!revoked) {
+      return say("opsgate could not revoke right now; nothing changed. Try again.");
+    }
+    return say("Revoked: " + std::to_string(*revoked) + " chat account link(s) of " +
+               std::string(parts[2]) + " at " + std::string(parts[1]) + " removed.");
+  }
+
+  static std::vector<std::string_view> Words(std::string_view text) {
+    std::vector<std::string_view> out;
+    for (std::string_view w : core::Split(core::Trim(text), ' ')) {
+      if (!w.empty()) {
+        out.push_back(w);
+      }
+    }
+    return out;
+  }
+
+  struct Pending {
+    core::Secret challenge;
+    std::string request;  // the exact command the step-up is bound to
+  };
+
   std::shared_ptr<WebChat::State> state_;
+  std::mutex mu_;
+  std::optional<Pending> pending_;  // GUARDED_BY(mu_)
   const std::string token_;
   const identity::local::SessionInfo info_;
   std::shared_ptr<http::WebSocketPeer> peer_;  // set on the strand; read elsewhere via copy
@@ -477,6 +566,11 @@ WebChat::WebChat(WebChatDeps deps, WebChatOptions options)
 WebChat::~WebChat() { Shutdown(); }
 
 void WebChat::Shutdown() { state_->queue.Shutdown(); }
+
+void WebChat::SetRevoke(
+    std::function<core::Result<int64_t>(const std::string&, const std::string&)> fn) {
+  state_->deps.revoke = std::move(fn);
+}
 
 http::Response WebChat::SignedInThroughProvider(const identity::oidc::Identity& who,
                                                 const http::Request& request) {

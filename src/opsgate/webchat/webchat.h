@@ -21,11 +21,15 @@
 //    nosniff, frame-ancestors 'none', no-referrer;
 //  - sign-in failures are throttled per user and per IP (identity/local) and audited;
 //  - password hashing (scrypt) and store work run on a bounded worker queue, never on
-//    an I/O thread.
+//    an I/O thread;
+//  - administrative commands (`revoke ISSUER SUBJECT`) need a fresh TOTP step-up bound
+//    to the exact command: opsgate asks for `code NNNNNN`, checks it once (replay guard)
+//    and runs that command, and only that one, within the step-up's few minutes.
 //
 // Thread-safety: routes are called from I/O threads; internal work runs on the queue.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -49,6 +53,10 @@ struct WebChatDeps {
   telemetry::Logger& log;
   telemetry::MetricsRegistry& metrics;
   const redact::Redactor* redactor = nullptr;  // applied to stored text and to replies
+  // The administrators' `revoke ISSUER SUBJECT` (identity::LinkService::Revoke): removes
+  // every chat-platform link of that principal. Null when identity linking is off.
+  std::function<core::Result<int64_t>(const std::string& issuer, const std::string& subject)>
+      revoke;
 };
 
 struct WebChatOptions {
@@ -70,6 +78,9 @@ class WebChat {
 
   // Stops the worker queue (runs what is queued). Call before the audit log closes.
   void Shutdown();
+
+  // Enables `revoke ISSUER SUBJECT` (see WebChatDeps::revoke). Call before serving.
+  void SetRevoke(std::function<core::Result<int64_t>(const std::string&, const std::string&)> fn);
 
   // After a verified provider sign-in (identity::LinkService's sign-in handler): a
   // session for issuer+subject (MFA noted when the ID token's amr says so), its cookie,
