@@ -22,6 +22,7 @@
 #include "test/integration/opsgate_process.h"
 #include "test/integration/rsyslog_server.h"
 #include "test/integration/slack_standin.h"
+#include "test/fakes/ci.h"
 #include "test/fakes/form_encode.h"
 
 namespace opsgate::testing {
@@ -271,7 +272,7 @@ TEST_F(AuditCrash, LiveSyslogExportDeliversEveryRecordToARealRsyslog) {
   if (!FindRsyslogd() || !HaveRsyslogOpenssl()) {
     const std::string why = "rsyslogd with its OpenSSL driver is not installed: apt-get install "
                             "rsyslog rsyslog-openssl";
-    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true") {
+    if (InCi()) {
       FAIL() << why << " (required under CI=true)";
     }
     GTEST_SKIP() << why;

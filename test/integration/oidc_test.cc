@@ -23,6 +23,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test/fakes/ci.h"
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -67,10 +69,7 @@ fs::path ToolsDir() {
   return fs::path(OPSGATE_OIDC_TOOLS_DIR);
 }
 
-bool InCi() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
+using opsgate::testing::InCi;
 
 // Why the provider cannot run here, or "" when it can.
 std::string MissingTooling() {

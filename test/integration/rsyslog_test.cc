@@ -6,6 +6,8 @@
 // Needs the Debian packages rsyslog and rsyslog-openssl. Without them the test skips,
 // except under CI=true, where it fails.
 #include <gtest/gtest.h>
+
+#include "test/fakes/ci.h"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,10 +33,7 @@ namespace fs = std::filesystem;
 namespace siem = audit::siem;
 using namespace std::chrono_literals;
 
-bool InCi() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
+using opsgate::testing::InCi;
 
 void WriteFile(const std::string& path, std::string_view text, mode_t mode) {
   std::ofstream(path, std::ios::trunc) << text;

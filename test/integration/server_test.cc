@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test/fakes/ci.h"
+
 #include <boost/json.hpp>
 
 #include <cstdlib>
@@ -42,10 +44,7 @@ void EditFile(const fs::path& p, const std::string& from, const std::string& to)
   WriteFile(p, text);
 }
 
-bool InCi() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
+using opsgate::testing::InCi;
 
 // A data directory from `opsgate init` and a server serving it on a free port.
 class RunningServer : public ::testing::Test {

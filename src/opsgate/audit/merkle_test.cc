@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test/fakes/ci.h"
+
 #include <boost/json.hpp>
 
 #include <cstdlib>
@@ -90,10 +92,7 @@ fs::path VectorsDir() {
   return fs::path(src != nullptr ? src : ".") / ".." / "shared" / "vectors";
 }
 
-bool InCi() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string_view(ci) == "true";
-}
+using opsgate::testing::InCi;
 
 #define REQUIRE_VECTORS(path)                                                             \
   do {                                                                                    \

@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "test/fakes/ci.h"
+
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -54,8 +56,7 @@ class MozillaGuidelinesTest : public ::testing::Test {
     std::string path = VectorsDir() + "/tls/mozilla-guidelines-6.0.json";
     std::ifstream in(path);
     if (!in) {
-      const char* ci = std::getenv("CI");
-      if (ci != nullptr && std::string(ci) == "true") {
+      if (opsgate::testing::InCi()) {
         FAIL() << "Mozilla TLS guidelines missing at " << path
                << " (CI=true requires them; set OPSGATE_VECTORS to the vectors directory)";
       }

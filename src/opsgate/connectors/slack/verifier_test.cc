@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test/fakes/ci.h"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <cctype>
@@ -111,10 +113,7 @@ std::optional<std::filesystem::path> VectorsDir() {
   return std::nullopt;
 }
 
-bool InCi() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
+using opsgate::testing::InCi;
 
 TEST(SlackVerifier, AcceptsAndRejectsPerPublishedVectorFile) {
   const auto dir = VectorsDir();

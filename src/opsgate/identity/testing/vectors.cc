@@ -4,6 +4,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "test/fakes/ci.h"
+
 namespace opsgate::identity::testing {
 
 std::optional<std::filesystem::path> VectorsDir() {
@@ -23,10 +25,7 @@ std::optional<std::filesystem::path> VectorsDir() {
   return dir;
 }
 
-bool RunningInCi() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
+bool RunningInCi() { return opsgate::testing::InCi(); }
 
 std::string ReadFileOrDie(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
