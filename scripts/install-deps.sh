@@ -4,7 +4,7 @@
 # missing. Uses sudo when not root.
 #   scripts/install-deps.sh          build dependencies
 #   scripts/install-deps.sh --test   plus test tools (promtool, clang for fuzzing, rsyslog,
-#                                    Node.js and the npm OpenID Provider)
+#                                    Chromium, Node.js and the npm test tooling)
 set -euo pipefail
 
 build_pkgs=(
@@ -18,6 +18,7 @@ test_pkgs=(
   prometheus            # promtool checks the /metrics exposition format
   clang libclang-rt-14-dev  # libFuzzer builds of the fuzz targets
   rsyslog rsyslog-openssl   # a real syslog receiver (TLS) for the SIEM export tests
+  chromium fonts-dejavu-core  # the real-browser test of the web chat (playwright-core)
 )
 
 with_tests=false
@@ -51,17 +52,20 @@ else
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# npm test tooling (identity-provider only), pinned by its package-lock.json; installed
-# again only when the lock file changed. oidc-provider 9 needs Node.js 20 or newer.
+# npm test tooling (the OpenID Provider and playwright-core only), pinned by their
+# package-lock.json files; installed again only when a lock file changed. Both need
+# Node.js 20 or newer.
 if $with_tests; then
-  tools="$(cd "$(dirname "$0")/.." && pwd)/test/tools/oidc"
+  root="$(cd "$(dirname "$0")/.." && pwd)"
   node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-  if (( node_major < 20 )); then
-    echo "install-deps: Node.js ${node_major} is older than 20: the OIDC provider tests" \
-         "will skip (and fail under CI=true)"
-  elif [[ ! -f "$tools/node_modules/.package-lock.json" ||
-          "$tools/package-lock.json" -nt "$tools/node_modules/.package-lock.json" ]]; then
-    echo "install-deps: npm ci in test/tools/oidc"
-    npm ci --prefix "$tools" --no-audit --no-fund --loglevel=error
-  fi
+  for tools in "$root/test/tools/oidc" "$root/test/tools/browser"; do
+    if (( node_major < 20 )); then
+      echo "install-deps: Node.js ${node_major} is older than 20: the tests using" \
+           "${tools#$root/} will skip (and fail under CI=true)"
+    elif [[ ! -f "$tools/node_modules/.package-lock.json" ||
+            "$tools/package-lock.json" -nt "$tools/node_modules/.package-lock.json" ]]; then
+      echo "install-deps: npm ci in ${tools#$root/}"
+      npm ci --prefix "$tools" --no-audit --no-fund --loglevel=error
+    fi
+  done
 fi

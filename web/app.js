@@ -26,7 +26,7 @@ function show(view) {
 // ---- HTTP helpers -----------------------------------------------------------------
 
 const MESSAGES = {
-  bad_credentials: 'Wrong username, password or code.',
+  bad_credentials: 'Wrong username or password.',
   totp_required: 'Enter the 6-digit code from your authenticator app.',
   totp_invalid: 'That code is not valid. Check the clock of your device and try the current code.',
   totp_reused: 'That code was already used. Wait for the next code and try again.',
@@ -48,6 +48,33 @@ class ApiError extends Error {
     this.code = code;
     this.retryAfter = retryAfter;
   }
+}
+
+// Sign-in refusals come with one generic message from the server (so that it says
+// nothing about which part was wrong beyond the reason code); the page words them.
+const LOCAL_WORDING = new Set(['bad_credentials', 'totp_required', 'totp_invalid', 'totp_reused',
+                               'enrolment_incomplete', 'account_disabled', 'throttled']);
+
+function waitText(seconds) {
+  if (seconds < 90) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
+// The text shown for a refused request: the server's message (it says what to do),
+// without a leading "<code>: ", else the table above.
+function errorText(status, code, serverMessage, retryAfter) {
+  if (code === 'throttled' && Number.isFinite(retryAfter) && retryAfter > 0) {
+    return `Too many attempts. Try again in ${waitText(retryAfter)}.`;
+  }
+  if (LOCAL_WORDING.has(code) && MESSAGES[code]) return MESSAGES[code];
+  let text = typeof serverMessage === 'string' ? serverMessage.trim() : '';
+  if (text.startsWith(`${code}:`)) text = text.slice(code.length + 1).trim();
+  if (text) {
+    text = text.charAt(0).toUpperCase() + text.slice(1);
+    return /[.!?]$/.test(text) ? text : `${text}.`;
+  }
+  return MESSAGES[code] || `Request failed (HTTP ${status}).`;
 }
 
 async function api(method, path, body) {
@@ -76,13 +103,7 @@ async function api(method, path, body) {
   if (!res.ok) {
     const code = typeof data.error === 'string' ? data.error : `http_${res.status}`;
     const retryAfter = Number.parseInt(res.headers.get('Retry-After') || '', 10);
-    // The server's message says what to do; the table is the fallback.
-    let message = (typeof data.message === 'string' && data.message) || MESSAGES[code] ||
-                  `Request failed (HTTP ${res.status}).`;
-    if (code === 'throttled' && !data.message && Number.isFinite(retryAfter) && retryAfter > 0) {
-      message = `Too many attempts. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`;
-    }
-    throw new ApiError(res.status, code, message, retryAfter);
+    throw new ApiError(res.status, code, errorText(res.status, code, data.message, retryAfter), retryAfter);
   }
   return data;
 }
@@ -441,7 +462,7 @@ function onServerMessage(raw) {
       addBotReply(msg.reply || {});
       break;
     case 'error':
-      addNotice(MESSAGES[msg.error] || msg.message || `Error: ${msg.error || 'unknown'}`, 'error');
+      addNotice(errorText(0, String(msg.error || 'error'), msg.message, NaN), 'error');
       break;
     default:
       break;

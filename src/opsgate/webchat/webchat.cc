@@ -56,6 +56,12 @@ std::string ReasonOf(const core::Error& e) {
   return colon == std::string::npos ? std::string("error") : e.message.substr(0, colon);
 }
 
+// The message without its leading reason word ("totp_invalid: the code ..." -> "the code ...").
+std::string MessageOf(const core::Error& e) {
+  const size_t colon = e.message.find(": ");
+  return colon == std::string::npos ? e.message : e.message.substr(colon + 2);
+}
+
 int StatusFor(const core::Error& e) {
   switch (e.code) {
     case core::ErrorCode::kInvalidArgument: return 400;
@@ -290,7 +296,7 @@ struct WebChat::State : std::enable_shared_from_this<WebChat::State> {
       r.reason = ReasonOf(e.error());
       r.result = std::to_string(StatusFor(e.error()));
       Audit(std::move(r), nullptr);
-      return Error(StatusFor(e.error()), ReasonOf(e.error()), e.error().message);
+      return Error(StatusFor(e.error()), ReasonOf(e.error()), MessageOf(e.error()));
     }
     r.kind = audit::RecordKind::kAdmin;
     r.principal = "local|" + e->username;
@@ -313,7 +319,7 @@ struct WebChat::State : std::enable_shared_from_this<WebChat::State> {
     }
     auto st = deps.auth.ConfirmTotp(Str(*body, "username"), Str(*body, "code"));
     if (!st) {
-      return Error(StatusFor(st.error()), ReasonOf(st.error()), st.error().message);
+      return Error(StatusFor(st.error()), ReasonOf(st.error()), MessageOf(st.error()));
     }
     return Json(200, json::object{{"confirmed", true}});
   }
