@@ -611,6 +611,8 @@ async function start() {
       state.csrf = s.csrf_token || null;
       await enterChat(s.username, s);
     } else {
+      // Sign-in through the OpenID Provider, when opsgate has one (identity.oidc).
+      $('signin-oidc').hidden = !s.oidc;
       showSignIn();
     }
   } catch (e) {
