@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -17,6 +18,8 @@
 
 #include "opsgate/audit/verifier.h"
 #include "opsgate/audit/writer.h"
+#include "opsgate/crypto/hash.h"
+#include "opsgate/crypto/key_provider.h"
 #include "opsgate/crypto/keys.h"
 #include "opsgate/store/sqlite/sqlite_audit_store.h"
 
@@ -48,7 +51,8 @@ struct Run {
   double seconds = 0;
 };
 
-Run Appends(const std::string& db, const std::string& key_pem, int writers, double seconds) {
+Run Appends(const std::string& db, const std::string& key_pem, int writers, double seconds,
+            crypto::FieldSealer* sealer) {
   core::SystemClock clock;
   telemetry::MemorySink sink;
   telemetry::Logger log(sink, clock, telemetry::LogLevel::kError);
@@ -57,8 +61,10 @@ Run Appends(const std::string& db, const std::string& key_pem, int writers, doub
     std::fprintf(stderr, "%s\n", store.error().message.c_str());
     std::exit(1);
   }
+  audit::AuditLogOptions options;
+  options.sealer = sealer;  // what `opsgate serve` does by default (audit.seal_fields)
   auto alog = audit::AuditLog::Open(std::move(*store), *audit::TreeHeadSigner::FromPem(key_pem),
-                                    clock, log, {});
+                                    clock, log, options);
   if (!alog) {
     std::fprintf(stderr, "%s\n", alog.error().message.c_str());
     std::exit(1);
@@ -115,15 +121,34 @@ int main(int argc, char** argv) {
   auto kp = crypto::GenerateEd25519KeyPair();
   const std::string key_pem(kp->private_pem.Reveal());
 
-  std::printf("%-10s %12s %10s %14s %12s\n", "writers", "appends", "seconds", "appends/s",
-              "recs/commit");
-  for (int writers : {1, 16, 256}) {
-    const std::string db = (dir / ("append-" + std::to_string(writers) + ".db")).string();
-    const Run r = Appends(db, key_pem, writers, seconds);
-    std::printf("%-10d %12llu %10.2f %14.0f %12.1f\n", writers,
-                static_cast<unsigned long long>(r.records), r.seconds, r.records / r.seconds,
-                r.commits ? static_cast<double>(r.records) / r.commits : 0.0);
-    std::fflush(stdout);
+  // A key-encryption key as `opsgate init` writes it, for the sealed runs.
+  fs::create_directories(dir / "keys");
+  {
+    auto kek = crypto::GenerateAes256Key();
+    const fs::path path = dir / "keys" / "data.key";
+    std::ofstream(path) << crypto::Base64Encode(kek->Reveal()) << "\n";
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
+  }
+  auto keys = crypto::LocalFileKeyProvider::Open(dir / "keys");
+  if (!keys) {
+    std::fprintf(stderr, "%s\n", keys.error().message.c_str());
+    return 1;
+  }
+  crypto::FieldSealer sealer(**keys);
+
+  std::printf("%-10s %-7s %12s %10s %14s %12s\n", "writers", "fields", "appends", "seconds",
+              "appends/s", "recs/commit");
+  for (const bool sealed : {false, true}) {
+    for (int writers : {1, 16, 256}) {
+      const std::string db = (dir / ("append-" + std::to_string(writers) +
+                                     (sealed ? "-sealed" : "") + ".db"))
+                                 .string();
+      const Run r = Appends(db, key_pem, writers, seconds, sealed ? &sealer : nullptr);
+      std::printf("%-10d %-7s %12llu %10.2f %14.0f %12.1f\n", writers, sealed ? "sealed" : "plain",
+                  static_cast<unsigned long long>(r.records), r.seconds, r.records / r.seconds,
+                  r.commits ? static_cast<double>(r.records) / r.commits : 0.0);
+      std::fflush(stdout);
+    }
   }
 
   // Verification: a log of verify_records records (written in large batches).
