@@ -5,6 +5,7 @@
 namespace opsgate::store {
 namespace {
 
+using sqlite_internal::Blob;
 using sqlite_internal::Database;
 using sqlite_internal::Statement;
 
@@ -63,9 +64,8 @@ core::Status SqliteAuditStore::AppendRecords(std::span<const AuditRow> rows) {
       return core::Fail(stmt.error());
     }
     for (const AuditRow& r : rows) {
-      OPSGATE_RETURN_IF_ERROR(stmt->BindInt64(1, static_cast<int64_t>(r.seq)));
-      OPSGATE_RETURN_IF_ERROR(stmt->BindBlob(2, r.record));
-      OPSGATE_RETURN_IF_ERROR(stmt->BindBlob(3, r.leaf_hash));
+      OPSGATE_RETURN_IF_ERROR(
+          stmt->BindAll(static_cast<int64_t>(r.seq), Blob{r.record}, Blob{r.leaf_hash}));
       OPSGATE_RETURN_IF_ERROR(stmt->Run());
       OPSGATE_RETURN_IF_ERROR(stmt->Reset());
     }
@@ -75,18 +75,11 @@ core::Status SqliteAuditStore::AppendRecords(std::span<const AuditRow> rows) {
 
 core::Status SqliteAuditStore::AppendTreeHead(const TreeHeadRow& h) {
   return db_->WithDatabase([&](Database& d) -> core::Status {
-    auto stmt = d.Prepare(
+    return d.Run(
         "INSERT INTO tree_heads (tree_size, root, timestamp_ms, signature, key_id) "
-        "VALUES (?1, ?2, ?3, ?4, ?5)");
-    if (!stmt) {
-      return core::Fail(stmt.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(stmt->BindInt64(1, static_cast<int64_t>(h.tree_size)));
-    OPSGATE_RETURN_IF_ERROR(stmt->BindBlob(2, h.root));
-    OPSGATE_RETURN_IF_ERROR(stmt->BindInt64(3, h.timestamp_ms));
-    OPSGATE_RETURN_IF_ERROR(stmt->BindBlob(4, h.signature));
-    OPSGATE_RETURN_IF_ERROR(stmt->BindText(5, h.key_id));
-    return stmt->Run();
+        "VALUES (?1, ?2, ?3, ?4, ?5)",
+        static_cast<int64_t>(h.tree_size), Blob{h.root}, h.timestamp_ms, Blob{h.signature},
+        h.key_id);
   });
 }
 
@@ -102,14 +95,13 @@ core::Status SqliteAuditStore::ForEachRecord(uint64_t from, uint64_t limit,
     bool stop = false;
     uint64_t got = 0;
     auto st = db_->WithDatabase([&](Database& d) -> core::Status {
-      auto stmt = d.Prepare(
+      auto stmt = d.Query(
           "SELECT seq, record, leaf_hash FROM audit_records WHERE seq >= ?1 ORDER BY seq "
-          "LIMIT ?2");
+          "LIMIT ?2",
+          static_cast<int64_t>(next), static_cast<int64_t>(want));
       if (!stmt) {
         return core::Fail(stmt.error());
       }
-      OPSGATE_RETURN_IF_ERROR(stmt->BindInt64(1, static_cast<int64_t>(next)));
-      OPSGATE_RETURN_IF_ERROR(stmt->BindInt64(2, static_cast<int64_t>(want)));
       AuditRow row;
       while (true) {
         auto has = stmt->Step();
@@ -142,11 +134,11 @@ core::Status SqliteAuditStore::ForEachRecord(uint64_t from, uint64_t limit,
 
 core::Result<std::vector<std::string>> SqliteAuditStore::LeafHashes(uint64_t count) {
   return db_->WithDatabase([&](Database& d) -> core::Result<std::vector<std::string>> {
-    auto stmt = d.Prepare("SELECT seq, leaf_hash FROM audit_records WHERE seq < ?1 ORDER BY seq");
+    auto stmt = d.Query("SELECT seq, leaf_hash FROM audit_records WHERE seq < ?1 ORDER BY seq",
+                        static_cast<int64_t>(count));
     if (!stmt) {
       return core::Fail(stmt.error());
     }
-    OPSGATE_RETURN_IF_ERROR(stmt->BindInt64(1, static_cast<int64_t>(count)));
     std::vector<std::string> out;
     out.reserve(count);
     while (true) {
@@ -198,18 +190,14 @@ core::Result<std::vector<TreeHeadRow>> SqliteAuditStore::TreeHeads() {
 
 core::Result<std::optional<TreeHeadRow>> SqliteAuditStore::LatestTreeHead() {
   return db_->WithDatabase([](Database& d) -> core::Result<std::optional<TreeHeadRow>> {
-    auto stmt = d.Prepare(std::string(kHeadColumns) + "ORDER BY tree_size DESC LIMIT 1");
-    if (!stmt) {
-      return core::Fail(stmt.error());
+    auto row = d.QueryRow(std::string(kHeadColumns) + "ORDER BY tree_size DESC LIMIT 1");
+    if (!row) {
+      return core::Fail(row.error());
     }
-    auto has = stmt->Step();
-    if (!has) {
-      return core::Fail(has.error());
-    }
-    if (!*has) {
+    if (!*row) {
       return std::optional<TreeHeadRow>();
     }
-    return std::optional<TreeHeadRow>(*ReadHead(*stmt));
+    return std::optional<TreeHeadRow>(*ReadHead(**row));
   });
 }
 

@@ -8,6 +8,7 @@ namespace opsgate::store {
 namespace {
 
 using sqlite_internal::Database;
+using sqlite_internal::Statement;
 
 constexpr const char* kSelect = "SELECT next_seq FROM export_cursors WHERE name = ?1";
 constexpr const char* kUpsert =
@@ -29,26 +30,22 @@ core::Status CheckName(std::string_view name) {
 core::Result<uint64_t> SqliteExportCursor::Load(std::string_view name) {
   OPSGATE_RETURN_IF_ERROR(CheckName(name));
   return store_.WithDatabase([&](Database& db) -> core::Result<uint64_t> {
-    auto st = db.Prepare(kSelect);
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindText(1, name));
-    auto row = st->Step();
+    auto row = db.QueryRow(kSelect, name);
     if (!row) {
       return core::Fail(row.error());
     }
     if (!*row) {
       return uint64_t{0};
     }
-    if (st->ColumnIsNull(0) || st->ColumnInt64(0) < 0) {
+    const Statement& st = **row;
+    if (st.ColumnIsNull(0) || st.ColumnInt64(0) < 0) {
       return core::Fail(core::DataLoss(
           "sqlite database " + db.path() + ": export cursor '" + std::string(name) + "' holds " +
-          (st->ColumnIsNull(0) ? std::string("NULL") : st->ColumnText(0)) +
+          (st.ColumnIsNull(0) ? std::string("NULL") : st.ColumnText(0)) +
           ", not a sequence number; delete the row from export_cursors to re-export "
           "from the start, or set next_seq to the first record to export"));
     }
-    return static_cast<uint64_t>(st->ColumnInt64(0));
+    return static_cast<uint64_t>(st.ColumnInt64(0));
   });
 }
 
@@ -63,14 +60,7 @@ core::Status SqliteExportCursor::Save(std::string_view name, uint64_t next_seq) 
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch())
           .count();
   return store_.WithDatabase([&](Database& db) -> core::Status {
-    auto st = db.Prepare(kUpsert);
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindText(1, name));
-    OPSGATE_RETURN_IF_ERROR(st->BindInt64(2, static_cast<int64_t>(next_seq)));
-    OPSGATE_RETURN_IF_ERROR(st->BindInt64(3, now_ms));
-    return st->Run();
+    return db.Run(kUpsert, name, static_cast<int64_t>(next_seq), now_ms);
   });
 }
 

@@ -1,12 +1,11 @@
 #include "opsgate/store/sqlite/sqlite_identity_store.h"
 
-#include <sqlite3.h>
-
 #include "opsgate/core/strings.h"
 
 namespace opsgate::store {
 namespace {
 
+using sqlite_internal::Blob;
 using sqlite_internal::Database;
 using sqlite_internal::Statement;
 
@@ -131,13 +130,13 @@ Principal ReadPrincipal(Statement& st, int first = 0) {
 }
 
 core::Status LoadGroups(Database& db, Principal& p) {
-  auto st = db.Prepare(
+  auto st = db.Query(
       "SELECT j.value FROM identity_principals p, json_each(p.groups_json) j "
-      "WHERE p.id = ?1 ORDER BY j.key");
+      "WHERE p.id = ?1 ORDER BY j.key",
+      p.id);
   if (!st) {
     return core::Fail(st.error());
   }
-  OPSGATE_RETURN_IF_ERROR(st->BindInt64(1, p.id));
   auto rows = Rows(*st, 1);
   if (!rows) {
     return core::Fail(rows.error());
@@ -151,23 +150,18 @@ core::Status LoadGroups(Database& db, Principal& p) {
 
 core::Result<std::optional<Principal>> FindPrincipal(Database& db, std::string_view issuer,
                                                      std::string_view subject) {
-  auto st = db.Prepare(
+  auto row = db.QueryRow(
       "SELECT id, issuer, subject, email, linked_at, last_verified_at, expires_at "
-      "FROM identity_principals WHERE issuer = ?1 AND subject = ?2");
-  if (!st) {
-    return core::Fail(st.error());
-  }
-  OPSGATE_RETURN_IF_ERROR(st->BindText(1, issuer));
-  OPSGATE_RETURN_IF_ERROR(st->BindText(2, subject));
-  auto row = st->Step();
+      "FROM identity_principals WHERE issuer = ?1 AND subject = ?2",
+      issuer, subject);
   if (!row) {
     return core::Fail(row.error());
   }
   if (!*row) {
     return std::optional<Principal>();
   }
-  Principal p = ReadPrincipal(*st);
-  OPSGATE_RETURN_IF_ERROR(st->Reset());
+  Principal p = ReadPrincipal(**row);
+  OPSGATE_RETURN_IF_ERROR((*row)->Reset());
   OPSGATE_RETURN_IF_ERROR(LoadGroups(db, p));
   return std::optional<Principal>(std::move(p));
 }
@@ -175,25 +169,19 @@ core::Result<std::optional<Principal>> FindPrincipal(Database& db, std::string_v
 // Creates or refreshes the principal; `create` false makes a missing one kNotFound.
 core::Result<Principal> UpsertPrincipal(Database& db, const VerifiedPrincipal& who, int64_t now_ms,
                                         int64_t expires_ms, bool create) {
-  auto st = db.Prepare(
+  auto changed = db.Execute(
       create ? "INSERT INTO identity_principals (issuer, subject, email, groups_json, linked_at, "
                "last_verified_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) "
                "ON CONFLICT (issuer, subject) DO UPDATE SET email = excluded.email, "
                "groups_json = excluded.groups_json, last_verified_at = excluded.last_verified_at, "
                "expires_at = excluded.expires_at"
              : "UPDATE identity_principals SET email = ?3, groups_json = ?4, "
-               "last_verified_at = ?5, expires_at = ?6 WHERE issuer = ?1 AND subject = ?2");
-  if (!st) {
-    return core::Fail(st.error());
+               "last_verified_at = ?5, expires_at = ?6 WHERE issuer = ?1 AND subject = ?2",
+      who.issuer, who.subject, who.email, GroupsJson(who.groups), now_ms, expires_ms);
+  if (!changed) {
+    return core::Fail(changed.error());
   }
-  OPSGATE_RETURN_IF_ERROR(st->BindText(1, who.issuer));
-  OPSGATE_RETURN_IF_ERROR(st->BindText(2, who.subject));
-  OPSGATE_RETURN_IF_ERROR(who.email ? st->BindText(3, *who.email) : st->BindNull(3));
-  OPSGATE_RETURN_IF_ERROR(st->BindText(4, GroupsJson(who.groups)));
-  OPSGATE_RETURN_IF_ERROR(st->BindInt64(5, now_ms));
-  OPSGATE_RETURN_IF_ERROR(st->BindInt64(6, expires_ms));
-  OPSGATE_RETURN_IF_ERROR(st->Run());
-  if (!create && sqlite3_changes(db.handle()) == 0) {
+  if (!create && *changed == 0) {
     return core::Fail(core::NotFound("no linked identity " + who.subject + " at " + who.issuer));
   }
   auto found = FindPrincipal(db, who.issuer, who.subject);
@@ -224,27 +212,14 @@ core::Status SqliteIdentityStore::PutLoginState(const PendingLogin& login) {
   OPSGATE_RETURN_IF_ERROR(
       CheckField(login.code_verifier.Reveal(), "code_verifier", kMaxFieldBytes));
   return store_.WithDatabase([&](Database& db) -> core::Status {
-    auto st = db.Prepare(
+    return db.Run(
         "INSERT INTO oidc_pending_logins (state_hash, state, nonce, code_verifier, issuer, "
         "redirect_uri, max_age, acr_values, prompt, context, created_at, expires_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindBlob(1, login.state_hash));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(2, login.state.Reveal()));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(3, login.nonce.Reveal()));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(4, login.code_verifier.Reveal()));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(5, login.issuer));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(6, login.redirect_uri));
-    OPSGATE_RETURN_IF_ERROR(login.max_age_seconds ? st->BindInt64(7, *login.max_age_seconds)
-                                                  : st->BindNull(7));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(8, JoinSpace(login.acr_values)));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(9, login.prompt));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(10, login.context));
-    OPSGATE_RETURN_IF_ERROR(st->BindInt64(11, Ms(login.created_at)));
-    OPSGATE_RETURN_IF_ERROR(st->BindInt64(12, Ms(login.expires_at)));
-    return st->Run();
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        Blob{login.state_hash}, login.state.Reveal(), login.nonce.Reveal(),
+        login.code_verifier.Reveal(), login.issuer, login.redirect_uri, login.max_age_seconds,
+        JoinSpace(login.acr_values), login.prompt, login.context, Ms(login.created_at),
+        Ms(login.expires_at));
   });
 }
 
@@ -253,38 +228,35 @@ core::Result<std::optional<PendingLogin>> SqliteIdentityStore::TakeLoginState(
   OPSGATE_RETURN_IF_ERROR(CheckHash(state_hash, "state hash"));
   return store_.WithDatabase([&](Database& db) -> core::Result<std::optional<PendingLogin>> {
     // One statement: of two concurrent takes exactly one sees the row.
-    auto st = db.Prepare(
+    auto row = db.QueryRow(
         "DELETE FROM oidc_pending_logins WHERE state_hash = ?1 RETURNING state, nonce, "
         "code_verifier, issuer, redirect_uri, max_age, acr_values, prompt, context, "
-        "created_at, expires_at");
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindBlob(1, state_hash));
-    auto row = st->Step();
+        "created_at, expires_at",
+        Blob{state_hash});
     if (!row) {
       return core::Fail(row.error());
     }
     if (!*row) {
       return std::optional<PendingLogin>();
     }
+    Statement& st = **row;
     PendingLogin p;
     p.state_hash = std::string(state_hash);
-    p.state = core::Secret(st->ColumnText(0));
-    p.nonce = core::Secret(st->ColumnText(1));
-    p.code_verifier = core::Secret(st->ColumnText(2));
-    p.issuer = st->ColumnText(3);
-    p.redirect_uri = st->ColumnText(4);
-    if (!st->ColumnIsNull(5)) {
-      p.max_age_seconds = st->ColumnInt64(5);
+    p.state = core::Secret(st.ColumnText(0));
+    p.nonce = core::Secret(st.ColumnText(1));
+    p.code_verifier = core::Secret(st.ColumnText(2));
+    p.issuer = st.ColumnText(3);
+    p.redirect_uri = st.ColumnText(4);
+    if (!st.ColumnIsNull(5)) {
+      p.max_age_seconds = st.ColumnInt64(5);
     }
-    p.acr_values = SplitSpace(st->ColumnText(6));
-    p.prompt = st->ColumnText(7);
-    p.context = st->ColumnText(8);
-    p.created_at = FromMs(st->ColumnInt64(9));
-    p.expires_at = FromMs(st->ColumnInt64(10));
+    p.acr_values = SplitSpace(st.ColumnText(6));
+    p.prompt = st.ColumnText(7);
+    p.context = st.ColumnText(8);
+    p.created_at = FromMs(st.ColumnInt64(9));
+    p.expires_at = FromMs(st.ColumnInt64(10));
     // Finish the statement so the delete is complete before the lock is released.
-    auto done = st->Step();
+    auto done = st.Step();
     if (!done) {
       return core::Fail(done.error());
     }
@@ -294,13 +266,7 @@ core::Result<std::optional<PendingLogin>> SqliteIdentityStore::TakeLoginState(
 
 core::Result<int64_t> SqliteIdentityStore::PruneLoginStates(core::Clock::WallTime now) {
   return store_.WithDatabase([&](Database& db) -> core::Result<int64_t> {
-    auto st = db.Prepare("DELETE FROM oidc_pending_logins WHERE expires_at <= ?1");
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindInt64(1, Ms(now)));
-    OPSGATE_RETURN_IF_ERROR(st->Run());
-    return static_cast<int64_t>(sqlite3_changes(db.handle()));
+    return db.Execute("DELETE FROM oidc_pending_logins WHERE expires_at <= ?1", Ms(now));
   });
 }
 
@@ -308,19 +274,11 @@ core::Status SqliteIdentityStore::PutLinkToken(const LinkTokenRecord& token) {
   OPSGATE_RETURN_IF_ERROR(CheckHash(token.token_hash, "link token hash"));
   OPSGATE_RETURN_IF_ERROR(CheckAccount(token.account));
   return store_.WithDatabase([&](Database& db) -> core::Status {
-    auto st = db.Prepare(
+    return db.Run(
         "INSERT INTO identity_link_tokens (token_hash, platform, workspace, user_id, "
-        "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindBlob(1, token.token_hash));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(2, token.account.platform));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(3, token.account.workspace));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(4, token.account.user_id));
-    OPSGATE_RETURN_IF_ERROR(st->BindInt64(5, Ms(token.created_at)));
-    OPSGATE_RETURN_IF_ERROR(st->BindInt64(6, Ms(token.expires_at)));
-    return st->Run();
+        "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        Blob{token.token_hash}, token.account.platform, token.account.workspace,
+        token.account.user_id, Ms(token.created_at), Ms(token.expires_at));
   });
 }
 
@@ -328,26 +286,23 @@ core::Result<std::optional<LinkTokenRecord>> SqliteIdentityStore::TakeLinkToken(
     std::string_view token_hash, core::Clock::WallTime now) {
   OPSGATE_RETURN_IF_ERROR(CheckHash(token_hash, "link token hash"));
   return store_.WithDatabase([&](Database& db) -> core::Result<std::optional<LinkTokenRecord>> {
-    auto st = db.Prepare(
+    auto row = db.QueryRow(
         "DELETE FROM identity_link_tokens WHERE token_hash = ?1 "
-        "RETURNING platform, workspace, user_id, created_at, expires_at");
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindBlob(1, token_hash));
-    auto row = st->Step();
+        "RETURNING platform, workspace, user_id, created_at, expires_at",
+        Blob{token_hash});
     if (!row) {
       return core::Fail(row.error());
     }
     if (!*row) {
       return std::optional<LinkTokenRecord>();
     }
+    Statement& st = **row;
     LinkTokenRecord t;
     t.token_hash = std::string(token_hash);
-    t.account = {st->ColumnText(0), st->ColumnText(1), st->ColumnText(2)};
-    t.created_at = FromMs(st->ColumnInt64(3));
-    t.expires_at = FromMs(st->ColumnInt64(4));
-    auto done = st->Step();
+    t.account = {st.ColumnText(0), st.ColumnText(1), st.ColumnText(2)};
+    t.created_at = FromMs(st.ColumnInt64(3));
+    t.expires_at = FromMs(st.ColumnInt64(4));
+    auto done = st.Step();
     if (!done) {
       return core::Fail(done.error());
     }
@@ -374,19 +329,11 @@ core::Result<Principal> SqliteIdentityStore::Link(const PlatformAccount& account
     if (!p) {
       return core::Fail(p.error());
     }
-    auto st = db.Prepare(
-        "INSERT INTO identity_platform_links (platform, workspace, user_id, principal_id, "
-        "linked_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (platform, workspace, user_id) "
-        "DO UPDATE SET principal_id = excluded.principal_id, linked_at = excluded.linked_at");
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindText(1, account.platform));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(2, account.workspace));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(3, account.user_id));
-    OPSGATE_RETURN_IF_ERROR(st->BindInt64(4, p->id));
-    OPSGATE_RETURN_IF_ERROR(st->BindInt64(5, now_ms));
-    OPSGATE_RETURN_IF_ERROR(st->Run());
+    OPSGATE_RETURN_IF_ERROR(
+        db.Run("INSERT INTO identity_platform_links (platform, workspace, user_id, principal_id, "
+               "linked_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (platform, workspace, user_id) "
+               "DO UPDATE SET principal_id = excluded.principal_id, linked_at = excluded.linked_at",
+               account.platform, account.workspace, account.user_id, p->id, now_ms));
     OPSGATE_RETURN_IF_ERROR(tx->Commit());
     return p;
   });
@@ -414,17 +361,14 @@ core::Result<Principal> SqliteIdentityStore::Reverify(const VerifiedPrincipal& w
 core::Result<bool> SqliteIdentityStore::Unlink(const PlatformAccount& account) {
   OPSGATE_RETURN_IF_ERROR(CheckAccount(account));
   return store_.WithDatabase([&](Database& db) -> core::Result<bool> {
-    auto st = db.Prepare(
+    auto changed = db.Execute(
         "DELETE FROM identity_platform_links WHERE platform = ?1 AND workspace = ?2 AND "
-        "user_id = ?3");
-    if (!st) {
-      return core::Fail(st.error());
+        "user_id = ?3",
+        account.platform, account.workspace, account.user_id);
+    if (!changed) {
+      return core::Fail(changed.error());
     }
-    OPSGATE_RETURN_IF_ERROR(st->BindText(1, account.platform));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(2, account.workspace));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(3, account.user_id));
-    OPSGATE_RETURN_IF_ERROR(st->Run());
-    return sqlite3_changes(db.handle()) > 0;
+    return *changed > 0;
   });
 }
 
@@ -443,21 +387,14 @@ core::Result<int64_t> SqliteIdentityStore::Revoke(std::string_view issuer,
       return core::Fail(core::NotFound("no linked identity " + std::string(subject) + " at " +
                                        std::string(issuer)));
     }
-    auto del_links = db.Prepare("DELETE FROM identity_platform_links WHERE principal_id = ?1");
-    if (!del_links) {
-      return core::Fail(del_links.error());
+    auto links =
+        db.Execute("DELETE FROM identity_platform_links WHERE principal_id = ?1", (*found)->id);
+    if (!links) {
+      return core::Fail(links.error());
     }
-    OPSGATE_RETURN_IF_ERROR(del_links->BindInt64(1, (*found)->id));
-    OPSGATE_RETURN_IF_ERROR(del_links->Run());
-    const int64_t links = sqlite3_changes(db.handle());
-    auto del = db.Prepare("DELETE FROM identity_principals WHERE id = ?1");
-    if (!del) {
-      return core::Fail(del.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(del->BindInt64(1, (*found)->id));
-    OPSGATE_RETURN_IF_ERROR(del->Run());
+    OPSGATE_RETURN_IF_ERROR(db.Run("DELETE FROM identity_principals WHERE id = ?1", (*found)->id));
     OPSGATE_RETURN_IF_ERROR(tx->Commit());
-    return links;
+    return *links;
   });
 }
 
@@ -465,18 +402,12 @@ core::Result<LinkLookup> SqliteIdentityStore::Lookup(const PlatformAccount& acco
                                                      core::Clock::WallTime now) {
   OPSGATE_RETURN_IF_ERROR(CheckAccount(account));
   return store_.WithDatabase([&](Database& db) -> core::Result<LinkLookup> {
-    auto st = db.Prepare(
+    auto row = db.QueryRow(
         "SELECT p.id, p.issuer, p.subject, p.email, p.linked_at, p.last_verified_at, "
         "p.expires_at FROM identity_platform_links l JOIN identity_principals p "
         "ON p.id = l.principal_id WHERE l.platform = ?1 AND l.workspace = ?2 AND "
-        "l.user_id = ?3");
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindText(1, account.platform));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(2, account.workspace));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(3, account.user_id));
-    auto row = st->Step();
+        "l.user_id = ?3",
+        account.platform, account.workspace, account.user_id);
     if (!row) {
       return core::Fail(row.error());
     }
@@ -484,8 +415,8 @@ core::Result<LinkLookup> SqliteIdentityStore::Lookup(const PlatformAccount& acco
     if (!*row) {
       return out;
     }
-    Principal p = ReadPrincipal(*st);
-    OPSGATE_RETURN_IF_ERROR(st->Reset());
+    Principal p = ReadPrincipal(**row);
+    OPSGATE_RETURN_IF_ERROR((*row)->Reset());
     OPSGATE_RETURN_IF_ERROR(LoadGroups(db, p));
     out.state = Ms(p.expires_at) <= Ms(now) ? LinkLookup::State::kExpired
                                             : LinkLookup::State::kLinked;
@@ -497,15 +428,14 @@ core::Result<LinkLookup> SqliteIdentityStore::Lookup(const PlatformAccount& acco
 core::Result<std::vector<PlatformAccount>> SqliteIdentityStore::LinksOf(std::string_view issuer,
                                                                         std::string_view subject) {
   return store_.WithDatabase([&](Database& db) -> core::Result<std::vector<PlatformAccount>> {
-    auto st = db.Prepare(
+    auto st = db.Query(
         "SELECT l.platform, l.workspace, l.user_id FROM identity_platform_links l "
         "JOIN identity_principals p ON p.id = l.principal_id "
-        "WHERE p.issuer = ?1 AND p.subject = ?2 ORDER BY 1, 2, 3");
+        "WHERE p.issuer = ?1 AND p.subject = ?2 ORDER BY 1, 2, 3",
+        issuer, subject);
     if (!st) {
       return core::Fail(st.error());
     }
-    OPSGATE_RETURN_IF_ERROR(st->BindText(1, issuer));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(2, subject));
     auto rows = Rows(*st, 3);
     if (!rows) {
       return core::Fail(rows.error());
@@ -520,13 +450,7 @@ core::Result<std::vector<PlatformAccount>> SqliteIdentityStore::LinksOf(std::str
 
 core::Result<int64_t> SqliteIdentityStore::PruneLinkTokens(core::Clock::WallTime now) {
   return store_.WithDatabase([&](Database& db) -> core::Result<int64_t> {
-    auto st = db.Prepare("DELETE FROM identity_link_tokens WHERE expires_at <= ?1");
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindInt64(1, Ms(now)));
-    OPSGATE_RETURN_IF_ERROR(st->Run());
-    return static_cast<int64_t>(sqlite3_changes(db.handle()));
+    return db.Execute("DELETE FROM identity_link_tokens WHERE expires_at <= ?1", Ms(now));
   });
 }
 

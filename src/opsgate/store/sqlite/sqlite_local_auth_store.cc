@@ -1,17 +1,22 @@
 #include "opsgate/store/sqlite/sqlite_local_auth_store.h"
 
-#include <sqlite3.h>
-
+#include <optional>
 #include <utility>
 
 namespace opsgate::store {
 namespace {
 
+using sqlite_internal::Blob;
 using sqlite_internal::Database;
 using sqlite_internal::Statement;
 
 int64_t Ms(core::Clock::WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// Ms(*t), or NULL when there is no time.
+std::optional<int64_t> MsOrNull(const std::optional<core::Clock::WallTime>& t) {
+  return t ? std::optional<int64_t>(Ms(*t)) : std::nullopt;
 }
 
 core::Clock::WallTime FromMs(int64_t ms) {
@@ -39,19 +44,6 @@ core::Status CheckField(std::string_view value, std::string_view what, size_t ma
 
 core::Status CheckUsername(std::string_view username) {
   return CheckField(username, "username", SqliteLocalAuthStore::kMaxUsernameBytes);
-}
-
-// Prepares `sql`, lets `bind` bind its parameters, runs it and returns the number of rows
-// changed.
-template <class Bind>
-core::Result<int64_t> Change(Database& db, std::string_view sql, Bind&& bind) {
-  auto st = db.Prepare(sql);
-  if (!st) {
-    return core::Fail(st.error());
-  }
-  OPSGATE_RETURN_IF_ERROR(bind(*st));
-  OPSGATE_RETURN_IF_ERROR(st->Run());
-  return static_cast<int64_t>(sqlite3_changes(db.handle()));
 }
 
 core::Status RequireOne(core::Result<int64_t> changed, std::string_view username) {
@@ -90,21 +82,12 @@ core::Status CheckAccount(const LocalAccount& a) {
 }
 
 core::Status InsertAccount(Database& db, const LocalAccount& a) {
-  auto changed = Change(
-      db,
+  auto changed = db.Execute(
       "INSERT INTO local_accounts (username, password_hash, totp_secret_sealed, totp_confirmed, "
       "is_admin, disabled, created_at, password_changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
       "?8)",
-      [&](Statement& st) -> core::Status {
-        OPSGATE_RETURN_IF_ERROR(st.BindText(1, a.username));
-        OPSGATE_RETURN_IF_ERROR(st.BindText(2, a.password_hash));
-        OPSGATE_RETURN_IF_ERROR(st.BindBlob(3, a.totp_secret_sealed));
-        OPSGATE_RETURN_IF_ERROR(st.BindInt64(4, a.totp_confirmed ? 1 : 0));
-        OPSGATE_RETURN_IF_ERROR(st.BindInt64(5, a.is_admin ? 1 : 0));
-        OPSGATE_RETURN_IF_ERROR(st.BindInt64(6, a.disabled ? 1 : 0));
-        OPSGATE_RETURN_IF_ERROR(st.BindInt64(7, Ms(a.created_at)));
-        return st.BindInt64(8, Ms(a.password_changed_at));
-      });
+      a.username, a.password_hash, Blob{a.totp_secret_sealed}, a.totp_confirmed, a.is_admin,
+      a.disabled, Ms(a.created_at), Ms(a.password_changed_at));
   if (!changed) {
     if (changed.error().code == core::ErrorCode::kAlreadyExists) {
       return core::Fail(core::AlreadyExists("local account " + a.username + " exists already"));
@@ -115,20 +98,16 @@ core::Status InsertAccount(Database& db, const LocalAccount& a) {
 }
 
 core::Result<std::optional<LocalAccount>> FindAccount(Database& db, std::string_view username) {
-  auto st = db.Prepare("SELECT " + std::string(kAccountColumns) +
-                       " FROM local_accounts WHERE username = ?1");
-  if (!st) {
-    return core::Fail(st.error());
-  }
-  OPSGATE_RETURN_IF_ERROR(st->BindText(1, username));
-  auto row = st->Step();
+  auto row = db.QueryRow(
+      "SELECT " + std::string(kAccountColumns) + " FROM local_accounts WHERE username = ?1",
+      username);
   if (!row) {
     return core::Fail(row.error());
   }
   if (!*row) {
     return std::optional<LocalAccount>();
   }
-  return std::optional<LocalAccount>(ReadAccount(*st));
+  return std::optional<LocalAccount>(ReadAccount(**row));
 }
 
 StepUpRecord ReadStepUp(Statement& st) {
@@ -162,9 +141,9 @@ core::Result<std::optional<LocalAccount>> SqliteLocalAuthStore::GetAccount(
 core::Status SqliteLocalAuthStore::SetTotpConfirmed(std::string_view username) {
   OPSGATE_RETURN_IF_ERROR(CheckUsername(username));
   return store_.WithDatabase([&](Database& db) {
-    return RequireOne(Change(db, "UPDATE local_accounts SET totp_confirmed = 1 WHERE username = ?1",
-                             [&](Statement& st) { return st.BindText(1, username); }),
-                      username);
+    return RequireOne(
+        db.Execute("UPDATE local_accounts SET totp_confirmed = 1 WHERE username = ?1", username),
+        username);
   });
 }
 
@@ -174,16 +153,10 @@ core::Status SqliteLocalAuthStore::SetPasswordHash(std::string_view username,
   OPSGATE_RETURN_IF_ERROR(CheckUsername(username));
   OPSGATE_RETURN_IF_ERROR(CheckField(password_hash, "password hash", kMaxFieldBytes));
   return store_.WithDatabase([&](Database& db) {
-    return RequireOne(
-        Change(db,
-               "UPDATE local_accounts SET password_hash = ?2, password_changed_at = ?3 "
-               "WHERE username = ?1",
-               [&](Statement& st) -> core::Status {
-                 OPSGATE_RETURN_IF_ERROR(st.BindText(1, username));
-                 OPSGATE_RETURN_IF_ERROR(st.BindText(2, password_hash));
-                 return st.BindInt64(3, Ms(now));
-               }),
-        username);
+    return RequireOne(db.Execute("UPDATE local_accounts SET password_hash = ?2, "
+                                 "password_changed_at = ?3 WHERE username = ?1",
+                                 username, password_hash, Ms(now)),
+                      username);
   });
 }
 
@@ -192,26 +165,18 @@ core::Status SqliteLocalAuthStore::SetTotpSecret(std::string_view username,
   OPSGATE_RETURN_IF_ERROR(CheckUsername(username));
   OPSGATE_RETURN_IF_ERROR(CheckField(sealed, "sealed TOTP secret", kMaxSealedBytes));
   return store_.WithDatabase([&](Database& db) {
-    return RequireOne(
-        Change(db,
-               "UPDATE local_accounts SET totp_secret_sealed = ?2, totp_confirmed = 0 "
-               "WHERE username = ?1",
-               [&](Statement& st) -> core::Status {
-                 OPSGATE_RETURN_IF_ERROR(st.BindText(1, username));
-                 return st.BindBlob(2, sealed);
-               }),
-        username);
+    return RequireOne(db.Execute("UPDATE local_accounts SET totp_secret_sealed = ?2, "
+                                 "totp_confirmed = 0 WHERE username = ?1",
+                                 username, Blob{sealed}),
+                      username);
   });
 }
 
 core::Status SqliteLocalAuthStore::SetDisabled(std::string_view username, bool disabled) {
   OPSGATE_RETURN_IF_ERROR(CheckUsername(username));
   return store_.WithDatabase([&](Database& db) {
-    return RequireOne(Change(db, "UPDATE local_accounts SET disabled = ?2 WHERE username = ?1",
-                             [&](Statement& st) -> core::Status {
-                               OPSGATE_RETURN_IF_ERROR(st.BindText(1, username));
-                               return st.BindInt64(2, disabled ? 1 : 0);
-                             }),
+    return RequireOne(db.Execute("UPDATE local_accounts SET disabled = ?2 WHERE username = ?1",
+                                 username, disabled),
                       username);
   });
 }
@@ -225,13 +190,8 @@ core::Result<bool> SqliteLocalAuthStore::DeleteAccount(std::string_view username
     }
     // Sessions go by ON DELETE CASCADE; delete them explicitly as well so the outcome
     // does not depend on the connection's foreign_keys setting.
-    auto sessions = Change(db, "DELETE FROM local_sessions WHERE username = ?1",
-                           [&](Statement& st) { return st.BindText(1, username); });
-    if (!sessions) {
-      return core::Fail(sessions.error());
-    }
-    auto changed = Change(db, "DELETE FROM local_accounts WHERE username = ?1",
-                          [&](Statement& st) { return st.BindText(1, username); });
+    OPSGATE_RETURN_IF_ERROR(db.Run("DELETE FROM local_sessions WHERE username = ?1", username));
+    auto changed = db.Execute("DELETE FROM local_accounts WHERE username = ?1", username);
     if (!changed) {
       return core::Fail(changed.error());
     }
@@ -242,17 +202,13 @@ core::Result<bool> SqliteLocalAuthStore::DeleteAccount(std::string_view username
 
 core::Result<bool> SqliteLocalAuthStore::HasUsableAdmin() {
   return store_.WithDatabase([&](Database& db) -> core::Result<bool> {
-    auto st = db.Prepare(
+    auto row = db.QueryRow(
         "SELECT EXISTS (SELECT 1 FROM local_accounts WHERE is_admin = 1 AND disabled = 0 "
         "AND totp_confirmed = 1)");
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    auto row = st->Step();
     if (!row) {
       return core::Fail(row.error());
     }
-    return *row && st->ColumnInt64(0) != 0;
+    return *row && (*row)->ColumnInt64(0) != 0;
   });
 }
 
@@ -262,21 +218,11 @@ core::Status SqliteLocalAuthStore::PutEnrolmentToken(const EnrolmentToken& token
   OPSGATE_RETURN_IF_ERROR(CheckHash(token.token_hash, "enrolment token hash"));
   OPSGATE_RETURN_IF_ERROR(CheckField(token.purpose, "enrolment purpose", 32));
   return store_.WithDatabase([&](Database& db) -> core::Status {
-    auto changed = Change(
-        db,
+    return db.Run(
         "INSERT INTO local_enrolment_tokens (token_hash, purpose, is_admin, created_at, "
         "expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        [&](Statement& st) -> core::Status {
-          OPSGATE_RETURN_IF_ERROR(st.BindBlob(1, token.token_hash));
-          OPSGATE_RETURN_IF_ERROR(st.BindText(2, token.purpose));
-          OPSGATE_RETURN_IF_ERROR(st.BindInt64(3, token.is_admin ? 1 : 0));
-          OPSGATE_RETURN_IF_ERROR(st.BindInt64(4, Ms(token.created_at)));
-          return st.BindInt64(5, Ms(token.expires_at));
-        });
-    if (!changed) {
-      return core::Fail(changed.error());
-    }
-    return core::Ok();
+        Blob{token.token_hash}, token.purpose, token.is_admin, Ms(token.created_at),
+        Ms(token.expires_at));
   });
 }
 
@@ -290,14 +236,10 @@ core::Result<LocalAccount> SqliteLocalAuthStore::EnrolAccount(std::string_view t
     if (!tx) {
       return core::Fail(tx.error());
     }
-    auto st = db.Prepare(
+    auto row = db.QueryRow(
         "DELETE FROM local_enrolment_tokens WHERE token_hash = ?1 RETURNING is_admin, "
-        "expires_at");
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindBlob(1, token_hash));
-    auto row = st->Step();
+        "expires_at",
+        Blob{token_hash});
     if (!row) {
       return core::Fail(row.error());
     }
@@ -307,9 +249,10 @@ core::Result<LocalAccount> SqliteLocalAuthStore::EnrolAccount(std::string_view t
     if (!*row) {
       return core::Fail(unusable);
     }
-    const bool is_admin = st->ColumnInt64(0) != 0;
-    const int64_t expires_ms = st->ColumnInt64(1);
-    auto done = st->Step();
+    Statement& st = **row;
+    const bool is_admin = st.ColumnInt64(0) != 0;
+    const int64_t expires_ms = st.ColumnInt64(1);
+    auto done = st.Step();
     if (!done) {
       return core::Fail(done.error());
     }
@@ -328,11 +271,8 @@ core::Result<LocalAccount> SqliteLocalAuthStore::EnrolAccount(std::string_view t
         return core::Fail(
             core::AlreadyExists("local account " + account.username + " exists already"));
       }
-      auto removed = Change(db, "DELETE FROM local_accounts WHERE username = ?1",
-                            [&](Statement& s) { return s.BindText(1, account.username); });
-      if (!removed) {
-        return core::Fail(removed.error());
-      }
+      OPSGATE_RETURN_IF_ERROR(
+          db.Run("DELETE FROM local_accounts WHERE username = ?1", account.username));
     }
     LocalAccount created = account;
     created.is_admin = is_admin;
@@ -360,28 +300,17 @@ core::Status SqliteLocalAuthStore::PutSession(const LocalSession& s) {
   }
   OPSGATE_RETURN_IF_ERROR(CheckField(s.csrf_token.Reveal(), "CSRF token", 256));
   return store_.WithDatabase([&](Database& db) -> core::Status {
-    auto changed = Change(
-        db,
+    // The session belongs to the username or to the OIDC principal; the other is NULL.
+    using Text = std::optional<std::string_view>;
+    return db.Run(
         "INSERT INTO local_sessions (token_hash, username, oidc_issuer, oidc_subject, "
         "csrf_token, created_at, last_seen_at, idle_timeout_ms, absolute_expires_at, "
         "mfa_verified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        [&](Statement& st) -> core::Status {
-          OPSGATE_RETURN_IF_ERROR(st.BindBlob(1, s.token_hash));
-          OPSGATE_RETURN_IF_ERROR(local ? st.BindText(2, s.username) : st.BindNull(2));
-          OPSGATE_RETURN_IF_ERROR(local ? st.BindNull(3) : st.BindText(3, s.oidc_issuer));
-          OPSGATE_RETURN_IF_ERROR(local ? st.BindNull(4) : st.BindText(4, s.oidc_subject));
-          OPSGATE_RETURN_IF_ERROR(st.BindText(5, s.csrf_token.Reveal()));
-          OPSGATE_RETURN_IF_ERROR(st.BindInt64(6, Ms(s.created_at)));
-          OPSGATE_RETURN_IF_ERROR(st.BindInt64(7, Ms(s.last_seen_at)));
-          OPSGATE_RETURN_IF_ERROR(st.BindInt64(
-              8, std::chrono::duration_cast<std::chrono::milliseconds>(s.idle_timeout).count()));
-          OPSGATE_RETURN_IF_ERROR(st.BindInt64(9, Ms(s.absolute_expires_at)));
-          return s.mfa_verified_at ? st.BindInt64(10, Ms(*s.mfa_verified_at)) : st.BindNull(10);
-        });
-    if (!changed) {
-      return core::Fail(changed.error());
-    }
-    return core::Ok();
+        Blob{s.token_hash}, local ? Text(s.username) : std::nullopt,
+        local ? std::nullopt : Text(s.oidc_issuer), local ? std::nullopt : Text(s.oidc_subject),
+        s.csrf_token.Reveal(), Ms(s.created_at), Ms(s.last_seen_at),
+        std::chrono::duration_cast<std::chrono::milliseconds>(s.idle_timeout).count(),
+        Ms(s.absolute_expires_at), MsOrNull(s.mfa_verified_at));
   });
 }
 
@@ -389,34 +318,31 @@ core::Result<std::optional<LocalSession>> SqliteLocalAuthStore::FindSession(
     std::string_view token_hash) {
   OPSGATE_RETURN_IF_ERROR(CheckHash(token_hash, "session token hash"));
   return store_.WithDatabase([&](Database& db) -> core::Result<std::optional<LocalSession>> {
-    auto st = db.Prepare(
+    auto row = db.QueryRow(
         "SELECT username, oidc_issuer, oidc_subject, csrf_token, created_at, last_seen_at, "
         "idle_timeout_ms, absolute_expires_at, mfa_verified_at FROM local_sessions "
-        "WHERE token_hash = ?1");
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindBlob(1, token_hash));
-    auto row = st->Step();
+        "WHERE token_hash = ?1",
+        Blob{token_hash});
     if (!row) {
       return core::Fail(row.error());
     }
     if (!*row) {
       return std::optional<LocalSession>();
     }
+    const Statement& st = **row;
     LocalSession s;
     s.token_hash = std::string(token_hash);
-    s.username = st->ColumnText(0);
-    s.oidc_issuer = st->ColumnText(1);
-    s.oidc_subject = st->ColumnText(2);
-    s.csrf_token = core::Secret(st->ColumnText(3));
-    s.created_at = FromMs(st->ColumnInt64(4));
-    s.last_seen_at = FromMs(st->ColumnInt64(5));
+    s.username = st.ColumnText(0);
+    s.oidc_issuer = st.ColumnText(1);
+    s.oidc_subject = st.ColumnText(2);
+    s.csrf_token = core::Secret(st.ColumnText(3));
+    s.created_at = FromMs(st.ColumnInt64(4));
+    s.last_seen_at = FromMs(st.ColumnInt64(5));
     s.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(
-        std::chrono::milliseconds(st->ColumnInt64(6)));
-    s.absolute_expires_at = FromMs(st->ColumnInt64(7));
-    if (!st->ColumnIsNull(8)) {
-      s.mfa_verified_at = FromMs(st->ColumnInt64(8));
+        std::chrono::milliseconds(st.ColumnInt64(6)));
+    s.absolute_expires_at = FromMs(st.ColumnInt64(7));
+    if (!st.ColumnIsNull(8)) {
+      s.mfa_verified_at = FromMs(st.ColumnInt64(8));
     }
     return std::optional<LocalSession>(std::move(s));
   });
@@ -430,14 +356,10 @@ core::Result<bool> SqliteLocalAuthStore::TouchSession(std::string_view token_has
   const int64_t interval_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(min_interval).count();
   return store_.WithDatabase([&](Database& db) -> core::Result<bool> {
-    auto changed = Change(db,
-                          "UPDATE local_sessions SET last_seen_at = ?2 WHERE token_hash = ?1 "
-                          "AND last_seen_at <= ?3 AND last_seen_at < ?2",
-                          [&](Statement& st) -> core::Status {
-                            OPSGATE_RETURN_IF_ERROR(st.BindBlob(1, token_hash));
-                            OPSGATE_RETURN_IF_ERROR(st.BindInt64(2, now_ms));
-                            return st.BindInt64(3, now_ms - interval_ms);
-                          });
+    auto changed = db.Execute(
+        "UPDATE local_sessions SET last_seen_at = ?2 WHERE token_hash = ?1 "
+        "AND last_seen_at <= ?3 AND last_seen_at < ?2",
+        Blob{token_hash}, now_ms, now_ms - interval_ms);
     if (!changed) {
       return core::Fail(changed.error());
     }
@@ -450,11 +372,8 @@ core::Status SqliteLocalAuthStore::SetSessionMfaVerified(std::string_view token_
   OPSGATE_RETURN_IF_ERROR(CheckHash(token_hash, "session token hash"));
   return store_.WithDatabase([&](Database& db) -> core::Status {
     auto changed =
-        Change(db, "UPDATE local_sessions SET mfa_verified_at = ?2 WHERE token_hash = ?1",
-               [&](Statement& st) -> core::Status {
-                 OPSGATE_RETURN_IF_ERROR(st.BindBlob(1, token_hash));
-                 return st.BindInt64(2, Ms(now));
-               });
+        db.Execute("UPDATE local_sessions SET mfa_verified_at = ?2 WHERE token_hash = ?1",
+                   Blob{token_hash}, Ms(now));
     if (!changed) {
       return core::Fail(changed.error());
     }
@@ -468,8 +387,7 @@ core::Status SqliteLocalAuthStore::SetSessionMfaVerified(std::string_view token_
 core::Result<bool> SqliteLocalAuthStore::DeleteSession(std::string_view token_hash) {
   OPSGATE_RETURN_IF_ERROR(CheckHash(token_hash, "session token hash"));
   return store_.WithDatabase([&](Database& db) -> core::Result<bool> {
-    auto changed = Change(db, "DELETE FROM local_sessions WHERE token_hash = ?1",
-                          [&](Statement& st) { return st.BindBlob(1, token_hash); });
+    auto changed = db.Execute("DELETE FROM local_sessions WHERE token_hash = ?1", Blob{token_hash});
     if (!changed) {
       return core::Fail(changed.error());
     }
@@ -480,17 +398,16 @@ core::Result<bool> SqliteLocalAuthStore::DeleteSession(std::string_view token_ha
 core::Result<int64_t> SqliteLocalAuthStore::DeleteSessionsOf(std::string_view username) {
   OPSGATE_RETURN_IF_ERROR(CheckUsername(username));
   return store_.WithDatabase([&](Database& db) {
-    return Change(db, "DELETE FROM local_sessions WHERE username = ?1",
-                  [&](Statement& st) { return st.BindText(1, username); });
+    return db.Execute("DELETE FROM local_sessions WHERE username = ?1", username);
   });
 }
 
 core::Result<int64_t> SqliteLocalAuthStore::PruneSessions(core::Clock::WallTime now) {
   return store_.WithDatabase([&](Database& db) {
-    return Change(db,
-                  "DELETE FROM local_sessions WHERE absolute_expires_at <= ?1 OR "
-                  "last_seen_at + idle_timeout_ms <= ?1",
-                  [&](Statement& st) { return st.BindInt64(1, Ms(now)); });
+    return db.Execute(
+        "DELETE FROM local_sessions WHERE absolute_expires_at <= ?1 OR "
+        "last_seen_at + idle_timeout_ms <= ?1",
+        Ms(now));
   });
 }
 
@@ -505,38 +422,26 @@ core::Result<bool> SqliteLocalAuthStore::MarkTotpStepUsed(std::string_view accou
     if (!tx) {
       return core::Fail(tx.error());
     }
-    auto pruned = Change(db, "DELETE FROM local_totp_used WHERE account = ?1 AND used_at < ?2",
-                         [&](Statement& st) -> core::Status {
-                           OPSGATE_RETURN_IF_ERROR(st.BindText(1, account));
-                           return st.BindInt64(2, Ms(prune_before));
-                         });
-    if (!pruned) {
-      return core::Fail(pruned.error());
-    }
-    auto newer = db.Prepare(
-        "SELECT EXISTS (SELECT 1 FROM local_totp_used WHERE account = ?1 AND step >= ?2)");
+    OPSGATE_RETURN_IF_ERROR(
+        db.Run("DELETE FROM local_totp_used WHERE account = ?1 AND used_at < ?2", account,
+               Ms(prune_before)));
+    auto newer = db.QueryRow(
+        "SELECT EXISTS (SELECT 1 FROM local_totp_used WHERE account = ?1 AND step >= ?2)", account,
+        step);
     if (!newer) {
       return core::Fail(newer.error());
     }
-    OPSGATE_RETURN_IF_ERROR(newer->BindText(1, account));
-    OPSGATE_RETURN_IF_ERROR(newer->BindInt64(2, step));
-    auto row = newer->Step();
-    if (!row) {
-      return core::Fail(row.error());
+    const bool refused = *newer && (*newer)->ColumnInt64(0) != 0;
+    if (*newer) {
+      OPSGATE_RETURN_IF_ERROR((*newer)->Reset());
     }
-    const bool refused = *row && newer->ColumnInt64(0) != 0;
-    OPSGATE_RETURN_IF_ERROR(newer->Reset());
     if (refused) {
       OPSGATE_RETURN_IF_ERROR(tx->Commit());  // keep the prune
       return false;
     }
-    auto inserted = Change(
-        db, "INSERT INTO local_totp_used (account, step, used_at) VALUES (?1, ?2, ?3)",
-        [&](Statement& st) -> core::Status {
-          OPSGATE_RETURN_IF_ERROR(st.BindText(1, account));
-          OPSGATE_RETURN_IF_ERROR(st.BindInt64(2, step));
-          return st.BindInt64(3, Ms(now));
-        });
+    auto inserted =
+        db.Execute("INSERT INTO local_totp_used (account, step, used_at) VALUES (?1, ?2, ?3)",
+                   account, step, Ms(now));
     if (!inserted) {
       if (inserted.error().code == core::ErrorCode::kAlreadyExists) {
         return false;  // the unique key is the last line of defence
@@ -554,15 +459,7 @@ core::Status SqliteLocalAuthStore::RecordLoginFailure(std::string_view key,
                                                       core::Clock::WallTime now) {
   OPSGATE_RETURN_IF_ERROR(CheckField(key, "throttle key", kMaxFieldBytes));
   return store_.WithDatabase([&](Database& db) -> core::Status {
-    auto changed = Change(db, "INSERT INTO local_login_failures (key, at) VALUES (?1, ?2)",
-                          [&](Statement& st) -> core::Status {
-                            OPSGATE_RETURN_IF_ERROR(st.BindText(1, key));
-                            return st.BindInt64(2, Ms(now));
-                          });
-    if (!changed) {
-      return core::Fail(changed.error());
-    }
-    return core::Ok();
+    return db.Run("INSERT INTO local_login_failures (key, at) VALUES (?1, ?2)", key, Ms(now));
   });
 }
 
@@ -570,22 +467,17 @@ core::Result<FailureStats> SqliteLocalAuthStore::LoginFailures(std::string_view 
                                                                core::Clock::WallTime since) {
   OPSGATE_RETURN_IF_ERROR(CheckField(key, "throttle key", kMaxFieldBytes));
   return store_.WithDatabase([&](Database& db) -> core::Result<FailureStats> {
-    auto st = db.Prepare(
-        "SELECT COUNT(*), MIN(at), MAX(at) FROM local_login_failures WHERE key = ?1 AND at >= ?2");
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindText(1, key));
-    OPSGATE_RETURN_IF_ERROR(st->BindInt64(2, Ms(since)));
-    auto row = st->Step();
+    auto row = db.QueryRow(
+        "SELECT COUNT(*), MIN(at), MAX(at) FROM local_login_failures WHERE key = ?1 AND at >= ?2",
+        key, Ms(since));
     if (!row) {
       return core::Fail(row.error());
     }
     FailureStats stats;
     if (*row) {
-      stats.count = st->ColumnInt64(0);
-      stats.oldest = FromMs(st->ColumnInt64(1));
-      stats.newest = FromMs(st->ColumnInt64(2));
+      stats.count = (*row)->ColumnInt64(0);
+      stats.oldest = FromMs((*row)->ColumnInt64(1));
+      stats.newest = FromMs((*row)->ColumnInt64(2));
     }
     return stats;
   });
@@ -594,19 +486,13 @@ core::Result<FailureStats> SqliteLocalAuthStore::LoginFailures(std::string_view 
 core::Status SqliteLocalAuthStore::ClearLoginFailures(std::string_view key) {
   OPSGATE_RETURN_IF_ERROR(CheckField(key, "throttle key", kMaxFieldBytes));
   return store_.WithDatabase([&](Database& db) -> core::Status {
-    auto changed = Change(db, "DELETE FROM local_login_failures WHERE key = ?1",
-                          [&](Statement& st) { return st.BindText(1, key); });
-    if (!changed) {
-      return core::Fail(changed.error());
-    }
-    return core::Ok();
+    return db.Run("DELETE FROM local_login_failures WHERE key = ?1", key);
   });
 }
 
 core::Result<int64_t> SqliteLocalAuthStore::PruneLoginFailures(core::Clock::WallTime before) {
   return store_.WithDatabase([&](Database& db) {
-    return Change(db, "DELETE FROM local_login_failures WHERE at < ?1",
-                  [&](Statement& st) { return st.BindInt64(1, Ms(before)); });
+    return db.Execute("DELETE FROM local_login_failures WHERE at < ?1", Ms(before));
   });
 }
 
@@ -620,22 +506,11 @@ core::Status SqliteLocalAuthStore::PutStepUp(const StepUpRecord& r) {
         core::InvalidArgument("step-up request hash must be 64 hex characters (SHA-256)"));
   }
   return store_.WithDatabase([&](Database& db) -> core::Status {
-    auto changed = Change(
-        db,
+    return db.Run(
         "INSERT INTO local_step_ups (challenge_hash, principal, request_hash, created_at, "
         "expires_at, satisfied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        [&](Statement& st) -> core::Status {
-          OPSGATE_RETURN_IF_ERROR(st.BindBlob(1, r.challenge_hash));
-          OPSGATE_RETURN_IF_ERROR(st.BindText(2, r.principal));
-          OPSGATE_RETURN_IF_ERROR(st.BindText(3, r.request_hash));
-          OPSGATE_RETURN_IF_ERROR(st.BindInt64(4, Ms(r.created_at)));
-          OPSGATE_RETURN_IF_ERROR(st.BindInt64(5, Ms(r.expires_at)));
-          return r.satisfied_at ? st.BindInt64(6, Ms(*r.satisfied_at)) : st.BindNull(6);
-        });
-    if (!changed) {
-      return core::Fail(changed.error());
-    }
-    return core::Ok();
+        Blob{r.challenge_hash}, r.principal, r.request_hash, Ms(r.created_at), Ms(r.expires_at),
+        MsOrNull(r.satisfied_at));
   });
 }
 
@@ -643,21 +518,17 @@ core::Result<std::optional<StepUpRecord>> SqliteLocalAuthStore::FindStepUp(
     std::string_view challenge_hash) {
   OPSGATE_RETURN_IF_ERROR(CheckHash(challenge_hash, "step-up challenge hash"));
   return store_.WithDatabase([&](Database& db) -> core::Result<std::optional<StepUpRecord>> {
-    auto st = db.Prepare(
+    auto row = db.QueryRow(
         "SELECT challenge_hash, principal, request_hash, created_at, expires_at, satisfied_at "
-        "FROM local_step_ups WHERE challenge_hash = ?1");
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindBlob(1, challenge_hash));
-    auto row = st->Step();
+        "FROM local_step_ups WHERE challenge_hash = ?1",
+        Blob{challenge_hash});
     if (!row) {
       return core::Fail(row.error());
     }
     if (!*row) {
       return std::optional<StepUpRecord>();
     }
-    return std::optional<StepUpRecord>(ReadStepUp(*st));
+    return std::optional<StepUpRecord>(ReadStepUp(**row));
   });
 }
 
@@ -666,14 +537,10 @@ core::Result<bool> SqliteLocalAuthStore::SatisfyStepUp(std::string_view challeng
                                                        core::Clock::WallTime now) {
   OPSGATE_RETURN_IF_ERROR(CheckHash(challenge_hash, "step-up challenge hash"));
   return store_.WithDatabase([&](Database& db) -> core::Result<bool> {
-    auto changed = Change(db,
-                          "UPDATE local_step_ups SET satisfied_at = ?3 WHERE challenge_hash = ?1 "
-                          "AND principal = ?2 AND expires_at > ?3 AND satisfied_at IS NULL",
-                          [&](Statement& st) -> core::Status {
-                            OPSGATE_RETURN_IF_ERROR(st.BindBlob(1, challenge_hash));
-                            OPSGATE_RETURN_IF_ERROR(st.BindText(2, principal));
-                            return st.BindInt64(3, Ms(now));
-                          });
+    auto changed = db.Execute(
+        "UPDATE local_step_ups SET satisfied_at = ?3 WHERE challenge_hash = ?1 "
+        "AND principal = ?2 AND expires_at > ?3 AND satisfied_at IS NULL",
+        Blob{challenge_hash}, principal, Ms(now));
     if (!changed) {
       return core::Fail(changed.error());
     }
@@ -685,20 +552,14 @@ core::Result<bool> SqliteLocalAuthStore::HasSatisfiedStepUp(std::string_view pri
                                                             std::string_view request_hash,
                                                             core::Clock::WallTime now) {
   return store_.WithDatabase([&](Database& db) -> core::Result<bool> {
-    auto st = db.Prepare(
+    auto row = db.QueryRow(
         "SELECT EXISTS (SELECT 1 FROM local_step_ups WHERE principal = ?1 AND "
-        "request_hash = ?2 AND satisfied_at IS NOT NULL AND expires_at > ?3)");
-    if (!st) {
-      return core::Fail(st.error());
-    }
-    OPSGATE_RETURN_IF_ERROR(st->BindText(1, principal));
-    OPSGATE_RETURN_IF_ERROR(st->BindText(2, request_hash));
-    OPSGATE_RETURN_IF_ERROR(st->BindInt64(3, Ms(now)));
-    auto row = st->Step();
+        "request_hash = ?2 AND satisfied_at IS NOT NULL AND expires_at > ?3)",
+        principal, request_hash, Ms(now));
     if (!row) {
       return core::Fail(row.error());
     }
-    return *row && st->ColumnInt64(0) != 0;
+    return *row && (*row)->ColumnInt64(0) != 0;
   });
 }
 
@@ -707,16 +568,11 @@ core::Result<bool> SqliteLocalAuthStore::ConsumeStepUp(std::string_view principa
                                                        core::Clock::WallTime now) {
   return store_.WithDatabase([&](Database& db) -> core::Result<bool> {
     // One statement: of two concurrent consumers exactly one deletes the row.
-    auto changed = Change(
-        db,
+    auto changed = db.Execute(
         "DELETE FROM local_step_ups WHERE challenge_hash = (SELECT challenge_hash FROM "
         "local_step_ups WHERE principal = ?1 AND request_hash = ?2 AND satisfied_at IS NOT "
         "NULL AND expires_at > ?3 ORDER BY satisfied_at LIMIT 1)",
-        [&](Statement& st) -> core::Status {
-          OPSGATE_RETURN_IF_ERROR(st.BindText(1, principal));
-          OPSGATE_RETURN_IF_ERROR(st.BindText(2, request_hash));
-          return st.BindInt64(3, Ms(now));
-        });
+        principal, request_hash, Ms(now));
     if (!changed) {
       return core::Fail(changed.error());
     }
@@ -726,8 +582,7 @@ core::Result<bool> SqliteLocalAuthStore::ConsumeStepUp(std::string_view principa
 
 core::Result<int64_t> SqliteLocalAuthStore::PruneStepUps(core::Clock::WallTime now) {
   return store_.WithDatabase([&](Database& db) {
-    return Change(db, "DELETE FROM local_step_ups WHERE expires_at <= ?1",
-                  [&](Statement& st) { return st.BindInt64(1, Ms(now)); });
+    return db.Execute("DELETE FROM local_step_ups WHERE expires_at <= ?1", Ms(now));
   });
 }
 

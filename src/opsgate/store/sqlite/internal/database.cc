@@ -65,6 +65,16 @@ core::Status Statement::CheckBind(int rc, int index) const {
   return core::Ok();
 }
 
+core::Status Statement::CheckParameterCount(int given) const {
+  const int wanted = sqlite3_bind_parameter_count(stmt_);
+  if (given != wanted) {
+    return core::Fail(core::Internal(
+        "sqlite database " + db_->path() + ": " + std::to_string(given) + " values for the " +
+        std::to_string(wanted) + " parameters of \"" + sqlite3_sql(stmt_) + "\""));
+  }
+  return core::Ok();
+}
+
 core::Status Statement::BindInt64(int index, int64_t value) {
   return CheckBind(sqlite3_bind_int64(stmt_, index, value), index);
 }
@@ -232,6 +242,8 @@ core::Result<Statement> Database::Prepare(std::string_view sql) {
   }
   return result;
 }
+
+int64_t Database::Changes() const { return sqlite3_changes(db_); }
 
 core::Result<Transaction> Database::BeginImmediate() {
   const core::Status s = Exec("BEGIN IMMEDIATE");

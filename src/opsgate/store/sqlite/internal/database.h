@@ -11,16 +11,31 @@
 //   if (!row) return Fail(row.error());
 //   if (*row) created_at = stmt->ColumnText(0);
 //
+// For the common one-shot statement, Database::Query / QueryRow / Run / Execute prepare and
+// bind in one call (parameters ?1..?N in argument order, see Statement::BindAll):
+//
+//   auto row = db.QueryRow("SELECT value FROM kv_meta WHERE key = ?1", "created_at");
+//   if (!row) return Fail(row.error());
+//   if (*row) created_at = (*row)->ColumnText(0);   // *row: std::optional<Statement>
+//
+//   auto changed = db.Execute("DELETE FROM t WHERE id = ?1 AND data = ?2", id, Blob{bytes});
+//   if (!changed) return Fail(changed.error());     // *changed: rows changed
+//   OPSGATE_RETURN_IF_ERROR(db.Run("INSERT INTO t (id) VALUES (?1)", id));  // count unused
+//
 // Lifetimes: a Statement or Transaction borrows its Database, which must outlive it.
 // Thread-safety: none of these types is thread-safe. SqliteStore serialises all use of
 // its Database behind a mutex (SqliteStore::WithDatabase); a Transaction spans
 // everything run on the connection until Commit, so the lock must be held throughout.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include "opsgate/core/result.h"
 
@@ -40,6 +55,13 @@ core::ErrorCode ErrorCodeFor(int sqlite_rc);
 
 class Database;
 
+// A parameter for Statement::BindAll (and Query / QueryRow / Execute) that binds as a
+// BLOB; a plain string binds as TEXT. Only a view: the bytes are copied when bound.
+//   db.Execute("DELETE FROM sessions WHERE token_hash = ?1", Blob{token_hash});
+struct Blob {
+  std::string_view bytes;
+};
+
 // One prepared statement. Move-only; finalized on destruction.
 class Statement {
  public:
@@ -55,6 +77,29 @@ class Statement {
   [[nodiscard]] core::Status BindText(int index, std::string_view value);
   [[nodiscard]] core::Status BindBlob(int index, std::string_view bytes);
   [[nodiscard]] core::Status BindNull(int index);
+
+  // Binds `args` to parameters 1..N in order, stopping at the first error:
+  //   integers (bool as 0/1)      -> BindInt64 (uint64_t is refused at compile time:
+  //                                  cast it, after checking it fits)
+  //   std::string / string_view /
+  //   const char*                 -> BindText
+  //   Blob{bytes}                 -> BindBlob
+  //   std::nullopt                -> BindNull
+  //   std::optional<T>            -> NULL when empty, else as T
+  // Any other type does not compile. Errors: kInternal when the statement does not take
+  // exactly sizeof...(args) parameters (checked before binding anything), else as the
+  // Bind* calls.
+  template <class... Args>
+  [[nodiscard]] core::Status BindAll(const Args&... args) {
+    if (core::Status s = CheckParameterCount(static_cast<int>(sizeof...(Args))); !s) {
+      return s;
+    }
+    core::Status status = core::Ok();
+    int index = 0;
+    // Left to right, short-circuiting at the first failed bind.
+    (void)((status = BindParam(++index, args), status.has_value()) && ...);
+    return status;
+  }
 
   // Advances to the next row: true when a row is ready for the Column* getters, false
   // when the statement has finished. Errors: see ErrorCodeFor().
@@ -80,6 +125,23 @@ class Statement {
   Statement(const Database* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
 
   core::Status CheckBind(int rc, int index) const;
+  core::Status CheckParameterCount(int given) const;
+
+  // BindAll's per-argument dispatch.
+  template <std::integral T>
+  core::Status BindParam(int index, T value) {
+    static_assert(!std::is_same_v<T, char>, "a char would bind as a number: pass a string");
+    static_assert(sizeof(T) < sizeof(int64_t) || std::is_signed_v<T>,
+                  "an unsigned 64-bit value may not fit SQLite's int64: check and cast it");
+    return BindInt64(index, static_cast<int64_t>(value));
+  }
+  core::Status BindParam(int index, std::string_view text) { return BindText(index, text); }
+  core::Status BindParam(int index, Blob blob) { return BindBlob(index, blob.bytes); }
+  core::Status BindParam(int index, std::nullopt_t) { return BindNull(index); }
+  template <class T>
+  core::Status BindParam(int index, const std::optional<T>& value) {
+    return value ? BindParam(index, *value) : BindNull(index);
+  }
 
   const Database* db_;
   sqlite3_stmt* stmt_;
@@ -128,6 +190,31 @@ class Database {
   // is not a database) as ErrorCodeFor().
   [[nodiscard]] core::Result<Statement> Prepare(std::string_view sql);
 
+  // Prepare(sql) then BindAll(args...): a statement ready to Step. Errors: as those two.
+  template <class... Args>
+  [[nodiscard]] core::Result<Statement> Query(std::string_view sql, const Args&... args);
+
+  // Query(sql, args...) then one Step(): the statement positioned on its first row, or
+  // std::nullopt when there is none (the statement is then already finished). The caller
+  // reads the row with the Column* getters and may Step() on (e.g. to finish a DELETE ...
+  // RETURNING) or Reset(). Errors: as Query and Step.
+  template <class... Args>
+  [[nodiscard]] core::Result<std::optional<Statement>> QueryRow(std::string_view sql,
+                                                                const Args&... args);
+
+  // Query(sql, args...) then Statement::Run(): one INSERT / UPDATE / DELETE whose change
+  // count does not matter. Errors: as Query and Statement::Run.
+  template <class... Args>
+  [[nodiscard]] core::Status Run(std::string_view sql, const Args&... args);
+
+  // Run(sql, args...), returning the number of rows the statement changed (Changes()).
+  template <class... Args>
+  [[nodiscard]] core::Result<int64_t> Execute(std::string_view sql, const Args&... args);
+
+  // Rows changed by the most recent INSERT / UPDATE / DELETE on this connection
+  // (sqlite3_changes).
+  int64_t Changes() const;
+
   // BEGIN IMMEDIATE: takes the write lock now (waiting up to busy_timeout) so the
   // transaction cannot fail later with SQLITE_BUSY on its first write.
   [[nodiscard]] core::Result<Transaction> BeginImmediate();
@@ -146,5 +233,47 @@ class Database {
   sqlite3* db_;
   std::string path_;
 };
+
+template <class... Args>
+core::Result<Statement> Database::Query(std::string_view sql, const Args&... args) {
+  auto stmt = Prepare(sql);
+  if (!stmt) {
+    return core::Fail(stmt.error());
+  }
+  OPSGATE_RETURN_IF_ERROR(stmt->BindAll(args...));
+  return stmt;
+}
+
+template <class... Args>
+core::Result<std::optional<Statement>> Database::QueryRow(std::string_view sql,
+                                                          const Args&... args) {
+  auto stmt = Query(sql, args...);
+  if (!stmt) {
+    return core::Fail(stmt.error());
+  }
+  auto row = stmt->Step();
+  if (!row) {
+    return core::Fail(row.error());
+  }
+  if (!*row) {
+    return std::optional<Statement>();
+  }
+  return std::optional<Statement>(std::move(*stmt));
+}
+
+template <class... Args>
+core::Status Database::Run(std::string_view sql, const Args&... args) {
+  auto stmt = Query(sql, args...);
+  if (!stmt) {
+    return core::Fail(stmt.error());
+  }
+  return stmt->Run();
+}
+
+template <class... Args>
+core::Result<int64_t> Database::Execute(std::string_view sql, const Args&... args) {
+  OPSGATE_RETURN_IF_ERROR(Run(sql, args...));
+  return Changes();
+}
 
 }  // namespace opsgate::store::sqlite_internal
