@@ -356,8 +356,11 @@ class ChatSession final : public http::WebSocketSession,
       : state_(std::move(state)), token_(std::move(token)), info_(std::move(info)) {}
 
   void OnOpen(std::shared_ptr<http::WebSocketPeer> peer) override {
-    peer_ = std::move(peer);
-    peer_->Send(json::serialize(json::object{
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      peer_ = peer;
+    }
+    peer->Send(json::serialize(json::object{
         {"type", "hello"},
         {"username", info_.username.empty() ? info_.oidc_subject : info_.username}}));
   }
@@ -374,12 +377,21 @@ class ChatSession final : public http::WebSocketSession,
     }
   }
 
-  void OnClose() override { peer_.reset(); }
+  void OnClose() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    peer_.reset();
+  }
+
+  // The peer while the connection is open (workers read it; the strand sets it).
+  std::shared_ptr<http::WebSocketPeer> Peer() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return peer_;
+  }
 
  private:
   void SendError(std::string_view code, std::string_view message) {
-    if (peer_) {
-      peer_->Send(json::serialize(
+    if (auto peer = Peer()) {
+      peer->Send(json::serialize(
           json::object{{"type", "error"}, {"error", code}, {"message", message}}));
     }
   }
@@ -390,7 +402,7 @@ class ChatSession final : public http::WebSocketSession,
     auto info = state_->deps.auth.ValidateSession(core::Secret(token_));
     if (!info) {
       SendError("session_ended", "your session ended; sign in again");
-      if (auto peer = peer_) {
+      if (auto peer = Peer()) {
         peer->Close(kSessionEnded, "session ended");
       }
       return;
@@ -467,7 +479,7 @@ class ChatSession final : public http::WebSocketSession,
                         "opsgate cannot record your request right now, so it does not act on it");
         return;
       }
-      if (auto peer = self->peer_) {
+      if (auto peer = self->Peer()) {
         peer->Send(json::serialize(
             json::object{{"type", "reply"}, {"reply", self->state_->ReplyJson(reply)}}));
       }
@@ -560,7 +572,7 @@ class ChatSession final : public http::WebSocketSession,
   std::optional<Pending> pending_;  // GUARDED_BY(mu_)
   const std::string token_;
   const identity::local::SessionInfo info_;
-  std::shared_ptr<http::WebSocketPeer> peer_;  // set on the strand; read elsewhere via copy
+  std::shared_ptr<http::WebSocketPeer> peer_;  // GUARDED_BY(mu_)
   static inline std::atomic<uint64_t> sequence_{0};
 };
 
