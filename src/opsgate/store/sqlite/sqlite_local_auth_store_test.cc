@@ -32,7 +32,7 @@ class SqliteLocalAuthStoreTest : public ::testing::Test {
     LocalAccount a;
     a.username = std::move(name);
     a.password_hash = "$scrypt$ln=10,r=8,p=1$c2FsdA$aGFzaA";
-    a.totp_secret_sealed = std::string("\x01\x02sealed\x00bytes", 15);
+    a.totp_secret_sealed = std::string("\x01\x02sealed\x00" "bytes", 14);  // NUL inside
     a.totp_confirmed = confirmed;
     a.created_at = At(1000);
     a.password_changed_at = At(1000);
