@@ -185,6 +185,20 @@ TEST_F(RunningServer, SighupAppliesAValidConfigAndKeepsTheOldOnErrors) {
   EXPECT_EQ(Get("/healthz").status, 200);
 }
 
+TEST_F(RunningServer, ReloadSaysWhichChangesNeedARestart) {
+  std::ofstream(config_, std::ios::app) << "\nwebchat:\n  enabled: false\nidentity:\n"
+                                        << "  link_ttl: 48h\n";
+  const size_t mark = server_->StderrLineCount();
+  server_->Signal(SIGHUP);
+  ASSERT_TRUE(server_->WaitForLog("config.reloaded", 10s, mark)) << server_->Stderr();
+  const auto webchat = server_->WaitForLog("\"key\":\"webchat.enabled\"", 5s, mark);
+  ASSERT_TRUE(webchat) << server_->Stderr();
+  EXPECT_NE(webchat->find("config.reload_needs_restart"), std::string::npos) << *webchat;
+  EXPECT_TRUE(server_->WaitForLog("\"key\":\"identity\"", 5s, mark)) << server_->Stderr();
+  // The web chat keeps serving until the restart.
+  EXPECT_EQ(Get("/").status, 200);
+}
+
 TEST_F(RunningServer, SigtermDrainsAndExitsCleanly) {
   ASSERT_EQ(Get("/healthz").status, 200);
   server_->Signal(SIGTERM);

@@ -386,7 +386,7 @@ int RunCheck(const CheckOptions& options) {
                      " is not the public half of audit.signing_key " + c.audit.signing_key +
                      " (`opsgate audit verify` would refuse every tree head)");
   }
-  if (c.audit.seal_fields) {
+  if (c.audit.seal_fields || c.webchat.enabled) {  // sealed audit fields, sealed TOTP secrets
     if (auto keys = crypto::LocalFileKeyProvider::Open(c.keys.dir); !keys) {
       errors.push_back(c.source_path + ": keys.dir: " + keys.error().message);
     }

@@ -520,12 +520,16 @@ core::Status Gateway::Reload() {
       fresh->audit.tree_head_interval != old->audit.tree_head_interval ||
       fresh->audit.max_batch != old->audit.max_batch ||
       fresh->audit.rejection_records_per_second != old->audit.rejection_records_per_second ||
-      fresh->audit.syslog_export.has_value() != old->audit.syslog_export.has_value() ||
+      fresh->audit.syslog_export != old->audit.syslog_export ||
       fresh->audit.seal_fields != old->audit.seal_fields || fresh->keys.dir != old->keys.dir) {
     needs_restart.emplace_back("audit");
   }
+  // Secret references compare by what they point at, never by the secret.
+  const auto ref = [](const std::optional<config::SecretRef>& r) {
+    return r ? r->Describe() : std::string();
+  };
   // Connectors and the outbound client are built once at start.
-  const auto slack_differs = [](const config::Config& a, const config::Config& b) {
+  const auto slack_differs = [&ref](const config::Config& a, const config::Config& b) {
     const auto& x = a.connectors.slack;
     const auto& y = b.connectors.slack;
     if (x.has_value() != y.has_value()) {
@@ -534,9 +538,6 @@ core::Status Gateway::Reload() {
     if (!x) {
       return false;
     }
-    const auto ref = [](const std::optional<config::SecretRef>& r) {
-      return r ? r->Describe() : std::string();
-    };
     return x->enabled != y->enabled || x->api_url != y->api_url || x->team_ids != y->team_ids ||
            x->replay_window != y->replay_window || x->body_bytes != y->body_bytes ||
            x->command != y->command || ref(x->signing_secret) != ref(y->signing_secret) ||
@@ -550,6 +551,28 @@ core::Status Gateway::Reload() {
   }
   if (fresh->outbound.ca_file != old->outbound.ca_file) {
     needs_restart.emplace_back("outbound.ca_file");
+  }
+  const auto identity_differs = [&ref](const config::IdentityConfig& a,
+                                       const config::IdentityConfig& b) {
+    if (a.public_url != b.public_url || a.link_token_ttl != b.link_token_ttl ||
+        a.link_ttl != b.link_ttl || a.oidc.has_value() != b.oidc.has_value()) {
+      return true;
+    }
+    if (!a.oidc) {
+      return false;
+    }
+    const config::OidcConfig& x = *a.oidc;
+    const config::OidcConfig& y = *b.oidc;
+    return x.issuer != y.issuer || x.client_id != y.client_id || x.client_auth != y.client_auth ||
+           x.redirect_uri != y.redirect_uri || x.scopes != y.scopes ||
+           x.groups_claim != y.groups_claim || x.allow_http != y.allow_http ||
+           ref(x.client_secret) != ref(y.client_secret);
+  };
+  if (identity_differs(fresh->identity, old->identity)) {
+    needs_restart.emplace_back("identity");
+  }
+  if (fresh->webchat.enabled != old->webchat.enabled) {
+    needs_restart.emplace_back("webchat.enabled");
   }
   for (const auto& key : needs_restart) {
     log_.Warn("config.reload_needs_restart",

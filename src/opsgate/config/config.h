@@ -85,6 +85,8 @@ struct SyslogExportConfig {
   std::chrono::milliseconds io_timeout{10000};
   // Send sealed fields opened (needs keys.dir); false: they go as {"sealed":true}.
   bool open_sealed_fields = false;
+
+  friend bool operator==(const SyslogExportConfig&, const SyslogExportConfig&) = default;
 };
 
 // The tamper-evident audit log (docs/audit-format.md).
