@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "opsgate/core/clock.h"
+#include "opsgate/core/strings.h"
 #include "opsgate/http/client/curl_http_client.h"
 #include "opsgate/identity/oidc/discovery.h"
 #include "opsgate/identity/oidc/pending_login.h"
@@ -266,20 +267,6 @@ class Browser {
   CURL* curl_;
 };
 
-std::string FormValue(std::string_view s) {
-  std::string out;
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (const unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 struct BrowseOptions {
   std::string stop_at = kRedirectUri;  // the relying party's redirect_uri
@@ -321,7 +308,7 @@ std::string Browse(Browser& browser, const std::string& issuer, std::string url,
     }
     url = issuer + m[2].str();
     if (m[1] == "login") {
-      form = "login=" + FormValue(kUser) + "&password=" + FormValue(opts.password) +
+      form = "login=" + core::PercentEncode(kUser) + "&password=" + core::PercentEncode(opts.password) +
              (opts.otp ? "&otp=123456" : "");
     } else {
       form = "";
@@ -647,8 +634,8 @@ class GatewayLinking : public ::testing::Test {
     const size_t before = standin_->RequestsTo(path).size();
     const std::string body = std::string("team_id=") + kTeam +
                              "&channel_id=C0OPS&user_id=U0ADA&user_name=ada&command=%2Fops&text=" +
-                             FormValue(text) + "&response_url=" +
-                             FormValue(standin_->HookUrl(hook)) + "&trigger_id=t" +
+                             core::PercentEncode(text) + "&response_url=" +
+                             core::PercentEncode(standin_->HookUrl(hook)) + "&trigger_id=t" +
                              std::to_string(hooks_);
     const std::string ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                               std::chrono::system_clock::now().time_since_epoch())

@@ -39,6 +39,11 @@ std::optional<uint64_t> ParseDigits(std::string_view s);
 // The value of hex digit `c` (either case), or -1.
 int HexDigitValue(char c);
 
+// Percent-encoding for URL query components and application/x-www-form-urlencoded
+// values: RFC 3986 unreserved characters (A-Z a-z 0-9 - _ . ~) kept, every other byte
+// as %XX (upper-case hex).
+std::string PercentEncode(std::string_view s);
+
 // Levenshtein edit distance, for did-you-mean suggestions.
 size_t EditDistance(std::string_view a, std::string_view b);
 

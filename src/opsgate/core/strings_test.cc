@@ -45,6 +45,14 @@ TEST(Split, KeepsEmptyPieces) {
   EXPECT_EQ(parts[1], "");
 }
 
+TEST(PercentEncode, KeepsUnreservedAndEncodesEveryOtherByte) {
+  EXPECT_EQ(PercentEncode("aZ09-_.~"), "aZ09-_.~");
+  EXPECT_EQ(PercentEncode("a b&c=d/e?+"), "a%20b%26c%3Dd%2Fe%3F%2B");
+  EXPECT_EQ(PercentEncode("\xC3\xA9"), "%C3%A9");
+  EXPECT_EQ(PercentEncode(std::string_view("\0", 1)), "%00");
+  EXPECT_EQ(PercentEncode(""), "");
+}
+
 TEST(Trim, StripsBothEnds) { EXPECT_EQ(Trim("  x y \n"), "x y"); }
 
 TEST(ClosestMatch, SuggestsNearKeyOnly) {

@@ -61,22 +61,6 @@ std::string Printable(std::string_view s, size_t max = 200) {
   return out;
 }
 
-// RFC 3986 unreserved characters kept, everything else %XX (valid for both query
-// components and application/x-www-form-urlencoded bodies).
-std::string UrlEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 std::optional<std::string> FormDecode(std::string_view s) {
   std::string out;
@@ -287,14 +271,14 @@ core::Result<LoginStart> RelyingParty::BeginLogin(const LoginParams& params) {
 
   std::string url = (*md)->authorization_endpoint;
   url += url.find('?') == std::string::npos ? '?' : '&';
-  url += "response_type=code&client_id=" + UrlEncode(options_.client_id);
-  url += "&redirect_uri=" + UrlEncode(options_.redirect_uri);
-  url += "&scope=" + UrlEncode(scope);
-  url += "&state=" + UrlEncode(s.state.Reveal());
-  url += "&nonce=" + UrlEncode(s.nonce.Reveal());
+  url += "response_type=code&client_id=" + core::PercentEncode(options_.client_id);
+  url += "&redirect_uri=" + core::PercentEncode(options_.redirect_uri);
+  url += "&scope=" + core::PercentEncode(scope);
+  url += "&state=" + core::PercentEncode(s.state.Reveal());
+  url += "&nonce=" + core::PercentEncode(s.nonce.Reveal());
   url += "&code_challenge=" + challenge + "&code_challenge_method=S256";
   if (params.prompt) {
-    url += "&prompt=" + UrlEncode(*params.prompt);
+    url += "&prompt=" + core::PercentEncode(*params.prompt);
   }
   if (params.max_age) {
     url += "&max_age=" + std::to_string(params.max_age->count());
@@ -304,10 +288,10 @@ core::Result<LoginStart> RelyingParty::BeginLogin(const LoginParams& params) {
     for (const std::string& a : params.acr_values) {
       acr += (acr.empty() ? "" : " ") + a;
     }
-    url += "&acr_values=" + UrlEncode(acr);
+    url += "&acr_values=" + core::PercentEncode(acr);
   }
   if (params.login_hint) {
-    url += "&login_hint=" + UrlEncode(*params.login_hint);
+    url += "&login_hint=" + core::PercentEncode(*params.login_hint);
   }
   out.authorization_url = std::move(url);
   return out;
@@ -372,23 +356,23 @@ core::Result<Identity> RelyingParty::CompleteLogin(const LoginState& pending,
   req.timeout = options_.token_timeout;
   req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                  {"Accept", "application/json"}};
-  req.body = "grant_type=authorization_code&code=" + UrlEncode(*callback.code) +
-             "&redirect_uri=" + UrlEncode(pending.redirect_uri) +
-             "&code_verifier=" + UrlEncode(pending.code_verifier.Reveal());
+  req.body = "grant_type=authorization_code&code=" + core::PercentEncode(*callback.code) +
+             "&redirect_uri=" + core::PercentEncode(pending.redirect_uri) +
+             "&code_verifier=" + core::PercentEncode(pending.code_verifier.Reveal());
   switch (options_.client_auth) {
     case ClientAuthMethod::kClientSecretBasic:
       // RFC 6749 §2.3.1: both parts form-urlencoded before base64.
       req.headers.emplace_back(
           "Authorization",
-          "Basic " + crypto::Base64Encode(UrlEncode(options_.client_id) + ":" +
-                                          UrlEncode(options_.client_secret.Reveal())));
+          "Basic " + crypto::Base64Encode(core::PercentEncode(options_.client_id) + ":" +
+                                          core::PercentEncode(options_.client_secret.Reveal())));
       break;
     case ClientAuthMethod::kClientSecretPost:
-      req.body += "&client_id=" + UrlEncode(options_.client_id) +
-                  "&client_secret=" + UrlEncode(options_.client_secret.Reveal());
+      req.body += "&client_id=" + core::PercentEncode(options_.client_id) +
+                  "&client_secret=" + core::PercentEncode(options_.client_secret.Reveal());
       break;
     case ClientAuthMethod::kNone:
-      req.body += "&client_id=" + UrlEncode(options_.client_id);
+      req.body += "&client_id=" + core::PercentEncode(options_.client_id);
       break;
   }
   const std::string where = http::RedactUrl(req.url);
