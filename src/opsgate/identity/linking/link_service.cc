@@ -395,24 +395,17 @@ core::Status LinkService::AddRoutes(http::Router& router) {
       }
     };
   };
-  http::Route login;
-  login.method = "GET";
-  login.path = std::string(kLoginPath);
-  login.body_limit = 0;
-  login.async_handler = async(&LinkService::Login);
-  OPSGATE_RETURN_IF_ERROR(router.Add(std::move(login)));
-  http::Route callback;
-  callback.method = "GET";
-  callback.path = std::string(kCallbackPath);
-  callback.body_limit = 0;
-  callback.async_handler = async(&LinkService::Callback);
-  OPSGATE_RETURN_IF_ERROR(router.Add(std::move(callback)));
-  http::Route signin;
-  signin.method = "GET";
-  signin.path = std::string(kSignInPath);
-  signin.body_limit = 0;
-  signin.async_handler = async(&LinkService::SignIn);
-  return router.Add(std::move(signin));
+  for (const auto& [path, handler] :
+       {std::pair{kLoginPath, &LinkService::Login}, std::pair{kCallbackPath, &LinkService::Callback},
+        std::pair{kSignInPath, &LinkService::SignIn}}) {
+    http::Route route;
+    route.method = "GET";
+    route.path = std::string(path);
+    route.body_limit = 0;
+    route.async_handler = async(handler);
+    OPSGATE_RETURN_IF_ERROR(router.Add(std::move(route)));
+  }
+  return core::Ok();
 }
 
 }  // namespace opsgate::identity

@@ -264,14 +264,7 @@ core::Status LocalAuthenticator::ConfirmTotp(std::string_view username, std::str
     return core::Fail(invalid);
   }
   const std::string user_key = "user:" + *name;
-  auto throttled = UserThrottle(user_key);
-  if (!throttled) {
-    return core::Fail(throttled.error());
-  }
-  if (*throttled) {
-    return core::Fail(Throttled(**throttled));
-  }
-  auto account = store_.GetAccount(*name);
+  auto account = UnthrottledAccount(*name);
   if (!account) {
     return core::Fail(account.error());
   }
@@ -298,6 +291,18 @@ core::Status LocalAuthenticator::ConfirmTotp(std::string_view username, std::str
 }
 
 // ---- throttling
+
+core::Result<std::optional<store::LocalAccount>> LocalAuthenticator::UnthrottledAccount(
+    const std::string& name) {
+  auto throttled = UserThrottle("user:" + name);
+  if (!throttled) {
+    return core::Fail(throttled.error());
+  }
+  if (*throttled) {
+    return core::Fail(Throttled(**throttled));
+  }
+  return store_.GetAccount(name);
+}
 
 core::Result<std::optional<seconds>> LocalAuthenticator::UserThrottle(const std::string& key) {
   const auto now = clock_.Now();
@@ -630,14 +635,7 @@ core::Status LocalAuthenticator::StepUpSatisfy(const core::Secret& challenge_id,
           "enrolment_incomplete: this principal has no local second factor"));
     }
     const std::string user_key = "user:" + *name;
-    auto throttled = UserThrottle(user_key);
-    if (!throttled) {
-      return core::Fail(throttled.error());
-    }
-    if (*throttled) {
-      return core::Fail(Throttled(**throttled));
-    }
-    auto account = store_.GetAccount(*name);
+    auto account = UnthrottledAccount(*name);
     if (!account) {
       return core::Fail(account.error());
     }

@@ -291,6 +291,9 @@ class LocalAuthenticator {
   // The retry-after if `key` is throttled now, else nullopt.
   core::Result<std::optional<std::chrono::seconds>> UserThrottle(const std::string& key);
   core::Result<std::optional<std::chrono::seconds>> IpThrottle(const std::string& key);
+  // The account of normalised `name` unless "user:<name>" is throttled now (then the
+  // Throttled error). Errors: the store's.
+  core::Result<std::optional<store::LocalAccount>> UnthrottledAccount(const std::string& name);
   core::Status RecordFailure(const std::string& user_key, const std::string& ip_key);
   core::Result<Session> NewSession(std::string_view username, std::string_view issuer,
                                    std::string_view subject, bool mfa_verified);
