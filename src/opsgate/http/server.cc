@@ -15,7 +15,7 @@
 // WebSocket: a Session that reads an upgrade request for a WebSocket route checks it
 // (origin, accept callback) and, when accepted, moves its stream into a
 // WebSocketConnection on the same strand and ends; the connection keeps counting toward
-// max_connections (it adopts the count before the Session gives its own up). Outgoing
+// max_connections (the Session hands its count over instead of releasing it). Outgoing
 // messages go through an Outbox shared with the WebSocketPeers that application threads
 // hold: a mutex-guarded bounded queue plus a "wake" that posts to the strand. Peers
 // hold no reference to the connection or the server; the Outbox is shut (no more
@@ -307,12 +307,6 @@ class ServerCore {
     requests_total_.With({route, std::to_string(status)}).Inc();
     duration_.With({route}).Observe(seconds);
   }
-  // A WebSocket connection taking over from the Session that read its upgrade request
-  // (which still counts itself until it ends, so the count never dips meanwhile).
-  void AdoptConnection() {
-    open_connections_gauge_.Add(1);
-    ++open_connections_;
-  }
   void WebSocketOpened() { websocket_connections_.Add(1); }
   void WebSocketClosed(std::string_view reason) {
     websocket_connections_.Add(-1);
@@ -325,11 +319,15 @@ class ServerCore {
     std::lock_guard<std::mutex> lock(sessions_mu_);
     sessions_.emplace(s, std::move(weak));
   }
-  // From a Session's destructor.
-  void Unregister(SessionBase* s) {
+  // From a Session's or WebSocketConnection's destructor. `release_count` is false for a
+  // Session whose connection was handed to a WebSocketConnection (which releases it).
+  void Unregister(SessionBase* s, bool release_count) {
     {
       std::lock_guard<std::mutex> lock(sessions_mu_);
       sessions_.erase(s);
+    }
+    if (!release_count) {
+      return;
     }
     open_connections_gauge_.Add(-1);
     size_t left = --open_connections_;
@@ -629,15 +627,13 @@ class WebSocketConnection final
         ws_(std::move(stream)),
         write_deadline_(ws_.get_executor()),
         session_(std::move(session)),
-        outbox_(std::make_shared<Outbox>(route.options.max_queued_bytes)) {
-    server_.AdoptConnection();
-  }
+        outbox_(std::make_shared<Outbox>(route.options.max_queued_bytes)) {}
 
   ~WebSocketConnection() override {
     // Only when the server is destroyed with this connection still open: OnClose() is
     // still owed. The io_context is going: touch no socket or timer (ws_ closes itself).
     Finish("server_stopped", Teardown::kNone);
-    server_.Unregister(this);
+    server_.Unregister(this, /*release_count=*/true);
   }
 
   void Begin(internal::BeastRequest&& upgrade) {
@@ -969,7 +965,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         over_limit_(over_limit),
         limits_(server.Limits()) {}
 
-  ~Session() override { server_.Unregister(this); }
+  ~Session() override { server_.Unregister(this, /*release_count=*/!count_handed_over_); }
 
   void Begin() {
     server_.Register(this, this->weak_from_this());
@@ -1271,9 +1267,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                                                     .limits = limits_};
     upgraded_ = true;
     try {
-      std::make_shared<WebSocketConnection<kTls>>(server_, std::move(stream_), route,
-                                                  std::move(session), std::move(setup))
-          ->Begin(std::move(message));
+      auto connection = std::make_shared<WebSocketConnection<kTls>>(
+          server_, std::move(stream_), route, std::move(session), std::move(setup));
+      // The connection now owns this Session's place in max_connections: the count is
+      // handed over, never dropped and re-taken, so it neither dips nor doubles.
+      count_handed_over_ = true;
+      connection->Begin(std::move(message));
     } catch (const std::exception& e) {
       server_.log().Error("websocket.session_failed", {{"error", e.what()}});
     }
@@ -1475,6 +1474,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool have_verdict_ = false;
   bool idle_ = false;  // waiting for the first byte of a request
   bool upgraded_ = false;  // stream_ now belongs to a WebSocketConnection
+  bool count_handed_over_ = false;  // the WebSocketConnection counts this connection now
   bool answering_websocket_path_ = false;  // a plain request to a WebSocket route (426)
   bool keep_alive_ = false;
   size_t served_ = 0;
