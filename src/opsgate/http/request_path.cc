@@ -357,7 +357,12 @@ class OnceAnswer {
     if (answered_.exchange(true)) {
       return;
     }
-    done_(HandlerAnswer(route_label_, correlation_id_, std::move(response), std::move(error)));
+    // Release `done` (and what it holds, such as the connection) as soon as it has run:
+    // a caller may keep its copy of the responder long after answering, even past the
+    // server's shutdown.
+    std::function<void(Answer)> done = std::move(done_);
+    done_ = nullptr;
+    done(HandlerAnswer(route_label_, correlation_id_, std::move(response), std::move(error)));
   }
 
  private:

@@ -1157,11 +1157,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     auto self = this->shared_from_this();
     internal::DispatchAsync(
         parser_->release(), verdict_, server_.router(), remote_,
-        [self, keep_alive, version, head](internal::Answer answer) {
-          asio::dispatch(self->stream_.get_executor(),
-                         [self, answer = std::move(answer), keep_alive, version, head]() mutable {
-                           self->OnAnswer(std::move(answer), keep_alive, version, head);
-                         });
+        [self, keep_alive, version, head](internal::Answer answer) mutable {
+          // The only reference left travels with the posted write, so the session ends
+          // on its own strand, never on the thread that answered.
+          auto executor = self->stream_.get_executor();
+          asio::dispatch(executor, [self = std::move(self), answer = std::move(answer),
+                                    keep_alive, version, head]() mutable {
+            self->OnAnswer(std::move(answer), keep_alive, version, head);
+          });
         });
   }
 

@@ -17,7 +17,9 @@
 #include <csignal>
 #include <cstdio>
 #include <future>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "opsgate/http/testing/tls_test_client.h"
 #include "opsgate/telemetry/log.h"
@@ -40,6 +42,8 @@ struct RouteState {
   std::atomic<int> echo_calls{0};
   std::promise<void> slow_entered;
   std::shared_future<void> slow_release;
+  std::mutex kept_mu;
+  std::vector<Responder> kept;  // responders a handler keeps after answering
 };
 
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit = 5s) {
@@ -127,6 +131,13 @@ class TestServer {
       }).detach();
     };
     must(router_.Add(std::move(async_route)));
+    Route keeps{"POST", "/answer-and-keep", "answer-and-keep", std::nullopt, nullptr, nullptr};
+    keeps.async_handler = [&state](const Request&, Responder respond) {
+      respond(Response::Text(200, "answered"));
+      std::lock_guard<std::mutex> lock(state.kept_mu);
+      state.kept.push_back(std::move(respond));
+    };
+    must(router_.Add(std::move(keeps)));
     Route dropped{"GET", "/dropped", "dropped", std::nullopt, nullptr, nullptr};
     dropped.async_handler = [](const Request&, Responder) {};  // loses the responder
     must(router_.Add(std::move(dropped)));
@@ -614,6 +625,23 @@ TEST_F(ServerTest, AsyncHandlerAnswersFromAnotherThread) {
   auto again = curl.Request("POST", "/async", "def");
   EXPECT_EQ(again.body, "later:def");
   EXPECT_EQ(again.new_connections, 0);
+}
+
+TEST_F(ServerTest, ResponderKeptAfterAnsweringDoesNotHoldTheConnection) {
+  StartServer(Options());
+  {
+    CurlClient curl = Curl();
+    auto r = curl.Request("POST", "/answer-and-keep", "x");
+    ASSERT_EQ(r.curl_code, 0) << r.error;
+    EXPECT_EQ(r.body, "answered");
+  }
+  // The server drains and stops although the handler still holds its responder, and
+  // dropping that responder after the server is gone touches nothing of it (the
+  // answering thread may outlive the server, as an audit writer's can).
+  server_.reset();
+  std::lock_guard<std::mutex> lock(state_.kept_mu);
+  ASSERT_EQ(state_.kept.size(), 1u);
+  state_.kept.clear();
 }
 
 TEST_F(ServerTest, DroppedResponderGets500InsteadOfHanging) {
