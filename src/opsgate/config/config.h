@@ -186,6 +186,24 @@ struct WebChatConfig {
   bool enabled = true;
 };
 
+// policy.approvals: four-eyes approvals (docs/policy.md#approvals).
+struct ApprovalsConfig {
+  std::chrono::seconds ttl{3600};  // 1m..24h: a pending request expires unapproved
+  // An approver's last MFA must be this recent (1m..24h); older: step up first.
+  std::chrono::seconds approver_mfa_max_age{900};
+  // Slack channel id that approval requests are posted to; empty: the channel the
+  // request came from.
+  std::string slack_channel;
+};
+
+// policy: who may do what (docs/policy.md).
+struct PolicyConfig {
+  // The policy file (absolute after loading); empty: the built-in policy, which allows
+  // the built-in commands (help, whoami, ping, link, unlink) and nothing else.
+  std::string file;
+  ApprovalsConfig approvals;
+};
+
 // Outbound HTTPS (replies to chat platforms, integrations).
 struct OutboundConfig {
   // Extra PEM bundle of trust anchors used instead of the system store; empty: the
@@ -217,6 +235,7 @@ struct Config {
   OutboundConfig outbound;
   IdentityConfig identity;
   WebChatConfig webchat;
+  PolicyConfig policy;
 };
 
 }  // namespace opsgate::config

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
@@ -449,6 +450,41 @@ void ParseRedact(MapReader map, RedactConfig* out) {
   map.Finish();
 }
 
+// A Slack channel id: C/G/D followed by upper-case letters and digits.
+ParseResult<std::string> ParseSlackChannelId(const YamlNode& node) {
+  auto text = ParseText(node);
+  if (!text) {
+    return text;
+  }
+  const bool shape = text->size() >= 2 && text->size() <= 24 &&
+                     std::string_view("CGD").find((*text)[0]) != std::string_view::npos &&
+                     std::all_of(text->begin() + 1, text->end(), [](char c) {
+                       return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+                     });
+  if (!shape) {
+    return tl::unexpected("expected a Slack channel id such as C0123ABCD (got '" + *text +
+                          "'); in Slack: channel details > About, at the bottom");
+  }
+  return text;
+}
+
+void ParsePolicyConfig(MapReader map, const Context& ctx, PolicyConfig* out) {
+  map.Read("file", PathParser(ctx.config_dir), &out->file);
+  MapReader approvals = map.Section("approvals");
+  std::chrono::milliseconds ttl = out->approvals.ttl;
+  if (approvals.ReadDuration("ttl", std::chrono::minutes(1), std::chrono::hours(24), &ttl)) {
+    out->approvals.ttl = std::chrono::duration_cast<std::chrono::seconds>(ttl);
+  }
+  std::chrono::milliseconds mfa = out->approvals.approver_mfa_max_age;
+  if (approvals.ReadDuration("approver_mfa_max_age", std::chrono::minutes(1),
+                             std::chrono::hours(24), &mfa)) {
+    out->approvals.approver_mfa_max_age = std::chrono::duration_cast<std::chrono::seconds>(mfa);
+  }
+  approvals.Read("slack_channel", ParseSlackChannelId, &out->approvals.slack_channel);
+  approvals.Finish();
+  map.Finish();
+}
+
 void ParseLog(MapReader map, LogConfig* out) {
   map.ReadEnum<std::string>(
       "level", {{"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}},
@@ -674,6 +710,7 @@ void ParseRoot(MapReader map, Context& ctx, Config* out) {
   MapReader webchat = map.Section("webchat");
   webchat.ReadBool("enabled", &out->webchat.enabled);
   webchat.Finish();
+  ParsePolicyConfig(map.Section("policy"), ctx, &out->policy);
   map.Finish();
 }
 

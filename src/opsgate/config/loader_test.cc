@@ -558,7 +558,7 @@ TEST_F(LoaderTest, DeepFlowNestingIsRefusedBeforeParsing) {
   const std::string ok = "x: " + std::string(31, '[') + std::string(31, ']') + "\n";
   EXPECT_THAT(Errors(std::string(kProxy) + ok),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound, identity, webchat)")));
+                             "audit, keys, log, redact, connectors, outbound, identity, webchat, policy)")));
 }
 
 TEST_F(LoaderTest, DeepBlockNestingIsRefusedBeforeParsing) {
@@ -588,7 +588,7 @@ TEST_F(LoaderTest, NestingTheScanUnderestimatesIsRefusedWhileBuilding) {
   }
   EXPECT_THAT(Errors(yaml),
               ElementsAre(At("3:1: k0: unknown key (expected one of dev, data_dir, server, "
-                             "store, audit, keys, log, redact, connectors, outbound, identity, webchat)"),
+                             "store, audit, keys, log, redact, connectors, outbound, identity, webchat, policy)"),
                           At("19:33: " + path +
                              "[0]: nesting is deeper than 32 levels (flatten the structure)")));
 }
@@ -604,11 +604,11 @@ TEST_F(LoaderTest, BracketsInQuotesCommentsAndBlockScalarsDoNotCountAsNesting) {
   EXPECT_THAT(Errors(std::string(kProxy) + "x: '" + many + "'\ny: \"" + many + "\" # " + many +
                      "\nz: |\n  " + many + "\n   " + many + "\n"),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound, identity, webchat)"),
+                             "audit, keys, log, redact, connectors, outbound, identity, webchat, policy)"),
                           At("4:1: y: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound, identity, webchat)"),
+                             "audit, keys, log, redact, connectors, outbound, identity, webchat, policy)"),
                           At("5:1: z: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound, identity, webchat)")));
+                             "audit, keys, log, redact, connectors, outbound, identity, webchat, policy)")));
 }
 
 TEST_F(LoaderTest, OversizeTextIsRefused) {
@@ -755,6 +755,47 @@ TEST_F(LoaderTest, SlackIsAbsentUnlessConfigured) {
   ASSERT_TRUE(outcome.ok());
   EXPECT_FALSE(outcome.config->connectors.slack.has_value());
   EXPECT_TRUE(outcome.config->outbound.ca_file.empty());
+}
+
+TEST_F(LoaderTest, PolicyDefaultsToTheBuiltInPolicy) {
+  const LoadOutcome outcome = Parse(kProxy);
+  ASSERT_TRUE(outcome.ok());
+  const PolicyConfig& p = outcome.config->policy;
+  EXPECT_TRUE(p.file.empty());
+  EXPECT_EQ(p.approvals.ttl, std::chrono::hours(1));
+  EXPECT_EQ(p.approvals.approver_mfa_max_age, std::chrono::minutes(15));
+  EXPECT_TRUE(p.approvals.slack_channel.empty());
+}
+
+TEST_F(LoaderTest, PolicySectionWithAllKeys) {
+  const LoadOutcome outcome = Parse(std::string(kProxy) + R"(
+policy:
+  file: rules/policy.yaml
+  approvals: {ttl: 30m, approver_mfa_max_age: 5m, slack_channel: C0APPROVE}
+)");
+  ASSERT_TRUE(outcome.ok()) << testing::PrintToString(outcome.diagnostics);
+  const PolicyConfig& p = outcome.config->policy;
+  // Relative to the config file's directory, like every other path.
+  EXPECT_EQ(p.file, (std::filesystem::path(outcome.config->source_path).parent_path() /
+                     "rules/policy.yaml").string());
+  EXPECT_EQ(p.approvals.ttl, std::chrono::minutes(30));
+  EXPECT_EQ(p.approvals.approver_mfa_max_age, std::chrono::minutes(5));
+  EXPECT_EQ(p.approvals.slack_channel, "C0APPROVE");
+}
+
+TEST_F(LoaderTest, PolicyRejectsBadValues) {
+  const auto errors = Errors(std::string(kProxy) + R"(
+policy:
+  file: ''
+  approvals: {ttl: 2d, approver_mfa_max_age: 10s, slack_channel: "#ops"}
+  rules: []
+)");
+  ASSERT_EQ(errors.size(), 5u) << testing::PrintToString(errors);
+  EXPECT_THAT(errors[0], testing::HasSubstr("policy.file: expected a path"));
+  EXPECT_THAT(errors[1], testing::HasSubstr("policy.approvals.ttl"));
+  EXPECT_THAT(errors[2], testing::HasSubstr("policy.approvals.approver_mfa_max_age"));
+  EXPECT_THAT(errors[3], testing::HasSubstr("expected a Slack channel id"));
+  EXPECT_THAT(errors[4], testing::HasSubstr("policy.rules"));
 }
 
 TEST_F(LoaderTest, SlackTeamIdsAsAListAndDefaults) {

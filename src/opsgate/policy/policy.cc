@@ -12,6 +12,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "opsgate/config/internal/files.h"
 #include "opsgate/core/strings.h"
 
 namespace opsgate::policy {
@@ -1007,6 +1008,29 @@ ParseResult ParsePolicy(std::string_view yaml, std::string_view source_name) {
   }
   policy.Compile();
   return policy;
+}
+
+ParseResult LoadPolicyFile(const std::string& path) {
+  auto text = config::internal::ReadFileAtMost(path, kMaxPolicyBytes);
+  if (!text) {
+    std::string why;
+    switch (text.error().problem) {
+      case config::internal::FileProblem::kNotFound:
+        why = "no such file; write one (docs/policy.md) or remove policy.file";
+        break;
+      case config::internal::FileProblem::kNotRegular:
+        why = "not a regular file";
+        break;
+      case config::internal::FileProblem::kUnreadable:
+        why = "cannot be read: " + text.error().detail;
+        break;
+      case config::internal::FileProblem::kTooLarge:
+        why = "larger than " + std::to_string(kMaxPolicyBytes) + " bytes";
+        break;
+    }
+    return tl::unexpected(std::vector<Diagnostic>{{path, 0, 0, "", std::move(why)}});
+  }
+  return ParsePolicy(*text, path);
 }
 
 }  // namespace opsgate::policy

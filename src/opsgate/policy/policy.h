@@ -144,6 +144,10 @@ using ParseResult = tl::expected<Policy, std::vector<Diagnostic>>;
 // `source_name` is used only in diagnostics.
 [[nodiscard]] ParseResult ParsePolicy(std::string_view yaml, std::string_view source_name);
 
+// Reads and parses the policy file at `path` (ParsePolicy with the path as source
+// name). A missing, unreadable or oversized file is one Diagnostic naming the path.
+[[nodiscard]] ParseResult LoadPolicyFile(const std::string& path);
+
 // Largest policy text ParsePolicy() accepts.
 inline constexpr size_t kMaxPolicyBytes = 4 * 1024 * 1024;
 

@@ -1,7 +1,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -849,6 +852,32 @@ TEST(ParsePolicy, ManyErrorsAreCapped) {
   auto p = ParsePolicy(yaml, "p.yaml");
   ASSERT_FALSE(p);
   EXPECT_LE(p.error().size(), 100u);
+}
+
+TEST(LoadPolicyFile, ReadsParsesAndNamesTheFile) {
+  char dir_template[] = "/tmp/opsgate-policy-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const std::string good = dir + "/good.yaml";
+  const std::string bad = dir + "/bad.yaml";
+  {
+    std::ofstream(good) << "version: 1\nstatements:\n  - {id: a, effect: allow, "
+                           "principals: {users: ['*']}, actions: ['opsgate:Ping'], "
+                           "resources: ['*']}\n";
+    std::ofstream(bad) << "version: 1\nstatements:\n  - {id: a, effect: maybe}\n";
+  }
+  auto loaded = LoadPolicyFile(good);
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->statements.size(), 1u);
+
+  auto broken = LoadPolicyFile(bad);
+  ASSERT_FALSE(broken.has_value());
+  EXPECT_THAT(broken.error().front().ToString(), ::testing::StartsWith(bad + ":3:"));
+
+  auto missing = LoadPolicyFile(dir + "/absent.yaml");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_THAT(missing.error().front().ToString(), ::testing::HasSubstr("no such file"));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
