@@ -173,6 +173,39 @@ constexpr Migration kMigrations[] = {
       ) WITHOUT ROWID;
       CREATE INDEX local_step_ups_by_request ON local_step_ups (principal, request_hash);
     )sql"},
+    // Policy enforcement (store/policy_store.h, sqlite_policy_store.h): uses of rate-capped
+    // statements, and four-eyes approval requests with their votes. Times are Unix ms;
+    // payload and detail are the caller's opaque bytes (BLOB). Rowid tables so that ties
+    // in time keep insertion order.
+    {7, R"sql(
+      CREATE TABLE policy_rate_events (
+        id    INTEGER PRIMARY KEY,
+        key   TEXT    NOT NULL,
+        at_ms INTEGER NOT NULL
+      );
+      CREATE INDEX policy_rate_events_by_key ON policy_rate_events (key, at_ms);
+      CREATE TABLE approval_requests (
+        id          TEXT    NOT NULL PRIMARY KEY,
+        action_hash BLOB    NOT NULL CHECK (length(action_hash) = 32),
+        requester   TEXT    NOT NULL,
+        needed      INTEGER NOT NULL CHECK (needed BETWEEN 1 AND 100),
+        payload     BLOB    NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        expires_ms  INTEGER NOT NULL CHECK (expires_ms > created_ms),
+        state       TEXT    NOT NULL
+          CHECK (state IN ('pending', 'approved', 'denied', 'expired', 'cancelled')),
+        updated_ms  INTEGER NOT NULL
+      );
+      CREATE INDEX approval_requests_by_state ON approval_requests (state, expires_ms);
+      CREATE TABLE approval_votes (
+        request_id TEXT    NOT NULL REFERENCES approval_requests (id) ON DELETE CASCADE,
+        approver   TEXT    NOT NULL,
+        approve    INTEGER NOT NULL CHECK (approve IN (0, 1)),
+        detail     BLOB    NOT NULL,
+        at_ms      INTEGER NOT NULL,
+        PRIMARY KEY (request_id, approver)
+      );
+    )sql"},
 };
 
 constexpr bool MigrationsAreConsecutive() {
