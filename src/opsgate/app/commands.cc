@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "opsgate/app/gateway.h"
@@ -22,6 +24,11 @@
 #include "opsgate/config/loader.h"
 #include "opsgate/crypto/key_provider.h"
 #include "opsgate/crypto/keys.h"
+#include "opsgate/policy/builtin_policy.h"
+#include "opsgate/policy/evaluator.h"
+#include "opsgate/policy/lint.h"
+#include "opsgate/policy/policy.h"
+#include "opsgate/policy/policy_table.h"
 #include "opsgate/redact/redactor.h"
 
 namespace opsgate::app {
@@ -358,6 +365,67 @@ int RunInit(const InitCommandOptions& options) {
   return 0;
 }
 
+namespace {
+
+void PrintPolicyDiagnostics(const std::vector<policy::Diagnostic>& diags) {
+  for (const auto& d : diags) {
+    std::cerr << d.ToString() << "\n";
+  }
+}
+
+// The policy named by --policy, or by the config (policy.file, or the built-in policy
+// when it is empty). Prints what is wrong and returns nullopt on failure; `*source` says
+// where the policy came from.
+std::optional<policy::Policy> LoadPolicyFrom(const std::string& config_path,
+                                             const std::string& policy_path,
+                                             std::string_view command, std::string* source) {
+  if (!config_path.empty() && !policy_path.empty()) {
+    std::cerr << "opsgate policy " << command << ": give --config or --policy, not both\n";
+    return std::nullopt;
+  }
+  std::string file = policy_path;
+  if (!config_path.empty()) {
+    auto loaded = config::LoadConfigFile(config_path);
+    if (!loaded) {
+      std::cerr << loaded.error().message << "\n";
+      return std::nullopt;
+    }
+    file = loaded->config->policy.file;
+    if (file.empty()) {
+      *source = std::string(policy::kBuiltinPolicyName);
+      auto builtin = policy::ParsePolicy(policy::kBuiltinPolicyYaml, policy::kBuiltinPolicyName);
+      if (!builtin) {
+        PrintPolicyDiagnostics(builtin.error());
+        return std::nullopt;
+      }
+      return std::move(*builtin);
+    }
+  }
+  *source = file;
+  auto parsed = policy::LoadPolicyFile(file);
+  if (!parsed) {
+    PrintPolicyDiagnostics(parsed.error());
+    return std::nullopt;
+  }
+  return std::move(*parsed);
+}
+
+std::string FormatSeconds(std::chrono::seconds s) {
+  const auto n = s.count();
+  if (n != 0 && n % 86400 == 0) {
+    return std::to_string(n / 86400) + "d";
+  }
+  if (n != 0 && n % 3600 == 0) {
+    return std::to_string(n / 3600) + "h";
+  }
+  if (n != 0 && n % 60 == 0) {
+    return std::to_string(n / 60) + "m";
+  }
+  return std::to_string(n) + "s";
+}
+
+}  // namespace
+
 int RunCheck(const CheckOptions& options) {
   auto loaded = config::LoadConfigFile(options.config_path);
   if (!loaded) {
@@ -391,8 +459,26 @@ int RunCheck(const CheckOptions& options) {
       errors.push_back(c.source_path + ": keys.dir: " + keys.error().message);
     }
   }
+  // The policy `serve` would enforce: parse errors are errors, risky statements warnings.
+  std::vector<std::string> policy_warnings;
+  if (!c.policy.file.empty()) {
+    auto policy = policy::LoadPolicyFile(c.policy.file);
+    if (!policy) {
+      for (const auto& d : policy.error()) {
+        errors.push_back(d.ToString());
+      }
+    } else {
+      for (const auto& f : policy::Lint(*policy)) {
+        policy_warnings.push_back(c.policy.file + ": statements[" + f.statement + "]: " + f.rule +
+                                  ": " + f.message);
+      }
+    }
+  }
   for (const auto& w : loaded->warnings) {
     std::cerr << w.ToString() << "\n";
+  }
+  for (const auto& w : policy_warnings) {
+    std::cerr << w << "\n";
   }
   for (const auto& e : errors) {
     std::cerr << e << "\n";
@@ -401,9 +487,9 @@ int RunCheck(const CheckOptions& options) {
     return 1;
   }
   std::cout << c.source_path << ": OK";
-  if (!loaded->warnings.empty()) {
-    std::cout << " (" << loaded->warnings.size() << " warning"
-              << (loaded->warnings.size() == 1 ? "" : "s") << ")";
+  const size_t warnings = loaded->warnings.size() + policy_warnings.size();
+  if (warnings > 0) {
+    std::cout << " (" << warnings << " warning" << (warnings == 1 ? "" : "s") << ")";
   }
   std::cout << "\n";
   return 0;
@@ -468,6 +554,113 @@ int RunServe(const ServeOptions& options) {
   (*gateway)->Run();
   log.Info("shutdown.complete");
   return 0;
+}
+
+int RunPolicyExplain(const PolicyExplainOptions& options) {
+  constexpr std::string_view kUsage = "opsgate policy explain: ";
+  if (options.config_path.empty() == options.policy_path.empty()) {
+    std::cerr << kUsage << "give exactly one of --config FILE and --policy FILE\n";
+    return kPolicyUsageError;
+  }
+  if (options.principal.empty() || options.action.empty()) {
+    std::cerr << kUsage << "--principal and --action are required\n";
+    return kPolicyUsageError;
+  }
+  if (options.dm && !options.channel.empty()) {
+    std::cerr << kUsage << "give --channel or --dm, not both\n";
+    return kPolicyUsageError;
+  }
+  policy::Request r;
+  r.principal.id = options.principal;
+  r.principal.user = options.principal;
+  r.principal.groups = options.groups;
+  r.principal.roles = options.roles;
+  r.action = options.action;
+  r.resource = options.resource;
+  r.platform = options.platform;
+  r.workspace = options.workspace;
+  r.channel = options.channel;
+  r.is_dm = options.dm;
+  r.now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  if (!options.at.empty()) {
+    auto at = policy::ParseUtcTime(options.at);
+    if (!at) {
+      std::cerr << kUsage << "--at " << options.at
+                << ": expected an RFC 3339 UTC time such as 2026-01-05T12:00:00Z\n";
+      return kPolicyUsageError;
+    }
+    r.now = *at;
+  }
+  if (!options.mfa_age.empty()) {
+    auto age = policy::ParseAge(options.mfa_age);
+    if (!age) {
+      std::cerr << kUsage << "--mfa-age " << options.mfa_age
+                << ": expected a duration such as 90s, 15m, 2h or 1d\n";
+      return kPolicyUsageError;
+    }
+    r.principal.mfa_at = r.now - *age;
+  }
+  std::string source;
+  auto policy = LoadPolicyFrom(options.config_path, options.policy_path, "explain", &source);
+  if (!policy) {
+    return kPolicyUsageError;
+  }
+
+  // No rate counter: statements with rate caps cannot be evaluated here (they deny).
+  const policy::Decision d = policy::Evaluate(*policy, r, policy::EvalContext{});
+  std::cout << "decision:  " << policy::EffectName(d.effect) << "\n"
+            << "statement: " << d.statement << "\n"
+            << "reason:    " << d.reason << "\n";
+  if (d.session_duration) {
+    std::cout << "session_duration: " << FormatSeconds(*d.session_duration) << "\n";
+  }
+  std::cout << "policy:    " << source << "\n";
+  for (const auto& s : policy->statements) {
+    if (s.id == d.statement && (s.conditions.per_principal || s.conditions.total)) {
+      std::cout << "note: statement '" << s.id
+                << "' has rate caps; explain has no usage counts, so it cannot be evaluated "
+                   "here and denies. The running gateway counts uses; `opsgate policy test` "
+                   "takes them from a case's `uses:`.\n";
+    }
+  }
+  switch (d.effect) {
+    case policy::Decision::Effect::kAllow:
+      return kExplainAllow;
+    case policy::Decision::Effect::kDeny:
+      return kExplainDeny;
+    case policy::Decision::Effect::kNeedsMfa:
+    case policy::Decision::Effect::kNeedsApproval:
+      return kExplainNeedsStepUp;
+  }
+  return kExplainDeny;
+}
+
+int RunPolicyTest(const PolicyTestOptions& options) {
+  auto table = policy::LoadPolicyTable(options.table_path);
+  if (!table) {
+    PrintPolicyDiagnostics(table.error());
+    return kPolicyUsageError;
+  }
+  std::string source;
+  std::optional<policy::Policy> policy;
+  if (!options.config_path.empty() || !options.policy_path.empty()) {
+    policy = LoadPolicyFrom(options.config_path, options.policy_path, "test", &source);
+  } else if (!table->policy_path.empty()) {
+    policy = LoadPolicyFrom("", table->policy_path, "test", &source);
+  } else {
+    std::cerr << "opsgate policy test: no policy: give --policy FILE or --config FILE, or "
+                 "name it in the table (policy: FILE)\n";
+    return kPolicyUsageError;
+  }
+  if (!policy) {
+    return kPolicyUsageError;
+  }
+  const auto report = policy::RunPolicyTable(*policy, *table);
+  for (const auto& o : report.outcomes) {
+    std::cout << policy::FormatOutcome(o) << "\n";
+  }
+  std::cout << report.passed << " passed, " << report.failed << " failed (" << source << ")\n";
+  return report.failed == 0 ? 0 : 1;
 }
 
 }  // namespace opsgate::app

@@ -45,6 +45,39 @@ struct KeysOptions {
   bool rotate = false;      // false: list
 };
 
+// opsgate policy explain (docs/policy.md#opsgate-policy-explain). Exactly one of
+// config_path (its policy.file, or the built-in policy when that is empty) and
+// policy_path names the policy.
+struct PolicyExplainOptions {
+  std::string config_path;
+  std::string policy_path;
+  std::string principal;  // user name; also the principal id
+  std::vector<std::string> groups;
+  std::vector<std::string> roles;
+  std::string action;     // "ec2:StopInstances"
+  std::string resource;   // "" when the action has none
+  std::string platform;
+  std::string workspace;
+  std::string channel;    // "" with dm, or when unknown
+  bool dm = false;
+  std::string mfa_age;    // "5m": last MFA that long ago; "": no MFA on record
+  std::string at;         // RFC 3339 UTC ("2026-01-05T12:00:00Z"); "": now
+};
+
+// opsgate policy test FILE (docs/policy.md#policy-tests). The policy is policy_path, else
+// the config's (policy.file or the built-in policy), else the table's `policy:`.
+struct PolicyTestOptions {
+  std::string table_path;
+  std::string config_path;
+  std::string policy_path;
+};
+
+// Exit codes of `opsgate policy explain`.
+inline constexpr int kExplainAllow = 0;
+inline constexpr int kExplainDeny = 1;
+inline constexpr int kPolicyUsageError = 2;  // bad options, config, policy or table (also `test`)
+inline constexpr int kExplainNeedsStepUp = 3;  // needs_mfa or needs_approval
+
 int RunServe(const ServeOptions& options);
 // Exit 0 "verified N records, M tree heads"; 1 naming the first bad record and why (or
 // when the log cannot be read).
@@ -62,6 +95,14 @@ int RunAuditTail(const AuditOptions& options);
 // stay for reading old records; a running server picks it up on SIGHUP.
 int RunKeys(const KeysOptions& options);
 int RunInit(const InitCommandOptions& options);
+// Also parses policy.file (errors exit 1) and warns about risky statements
+// (policy::Lint) as "POLICY_FILE: statements[ID]: RULE: message".
 int RunCheck(const CheckOptions& options);
+// Prints the decision, deciding statement, reason and session duration of one request.
+// Exit kExplainAllow, kExplainDeny, kExplainNeedsStepUp or kPolicyUsageError.
+int RunPolicyExplain(const PolicyExplainOptions& options);
+// Prints "PASS name" / "FAIL name: ..." per case and a summary. Exit 0 when every case
+// passes, 1 when any fails, kPolicyUsageError when the table or policy cannot be read.
+int RunPolicyTest(const PolicyTestOptions& options);
 
 }  // namespace opsgate::app

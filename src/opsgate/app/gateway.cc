@@ -1,22 +1,24 @@
 #include "opsgate/app/gateway.h"
 
 #include <csignal>
+#include <cstdlib>
 #include <future>
 #include <thread>
 
 #include "opsgate/app/builtin_routes.h"
 #include "opsgate/app/version.h"
 #include "opsgate/app/wiring.h"
-#include "opsgate/config/loader.h"
-#include "opsgate/redact/redactor.h"
-#include "opsgate/http/client/curl_http_client.h"
 #include "opsgate/audit/export/syslog_client.h"
 #include "opsgate/audit/sealing.h"
+#include "opsgate/config/loader.h"
 #include "opsgate/config/secret_ref.h"
-#include "opsgate/store/sqlite/sqlite_local_auth_store.h"
+#include "opsgate/http/client/curl_http_client.h"
+#include "opsgate/policy/policy.h"
+#include "opsgate/redact/redactor.h"
 #include "opsgate/store/sqlite/sqlite_audit_store.h"
-#include "opsgate/store/sqlite/sqlite_identity_store.h"
 #include "opsgate/store/sqlite/sqlite_export_cursor.h"
+#include "opsgate/store/sqlite/sqlite_identity_store.h"
+#include "opsgate/store/sqlite/sqlite_local_auth_store.h"
 #include "opsgate/store/sqlite/sqlite_seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
 
@@ -175,6 +177,7 @@ core::Status Gateway::Build() {
   sender_ = std::make_unique<http::RetryingSender>(
       *http_client_, clock_, http::RetryingSender::RegisterMetrics(metrics_));
 
+  OPSGATE_RETURN_IF_ERROR(BuildPolicy(c, sqlite));
   OPSGATE_RETURN_IF_ERROR(AddBuiltinRoutes(
       router_, *store_, metrics_, [this] { return MetricsToken(); }, !c.webchat.enabled));
   if (c.webchat.enabled) {
@@ -186,10 +189,20 @@ core::Status Gateway::Build() {
     }
     webchat::WebChatOptions webchat_options;
     webchat_options.oidc_sign_in = c.identity.oidc.has_value();
-    webchat_ = std::make_unique<webchat::WebChat>(
-        webchat::WebChatDeps{*local_auth_, *audit_, clock_, log_, metrics_, redactor_.get(),
-                             nullptr},
-        webchat_options);
+    // Web chat users are always known (local accounts or provider sign-in): policy on.
+    webchat::WebChatDeps chat_deps{*local_auth_,
+                                   *audit_,
+                                   clock_,
+                                   log_,
+                                   metrics_,
+                                   redactor_.get(),
+                                   nullptr,
+                                   authorizer_.get(),
+                                   dispatcher_.get(),
+                                   approval_desk_.get(),
+                                   understand_,
+                                   notifier_.get()};
+    webchat_ = std::make_unique<webchat::WebChat>(std::move(chat_deps), webchat_options);
     OPSGATE_RETURN_IF_ERROR(webchat_->AddRoutes(router_));
   }
   if (c.identity.oidc) {
@@ -214,10 +227,10 @@ core::Status Gateway::Build() {
                        "(audit.rejection_records_per_second exceeded).",
                        {})
            .With({}));
-  deps_ = std::make_unique<connectors::ConnectorDeps>(
-      connectors::ConnectorDeps{clock_, log_, metrics_, *store_, *seen_keys_, *http_client_,
-                                *sender_, *audit_, redactor_.get(), rejections_.get(),
-                                link_service_.get()});
+  deps_ = std::make_unique<connectors::ConnectorDeps>(connectors::ConnectorDeps{
+      clock_, log_, metrics_, *store_, *seen_keys_, *http_client_, *sender_, *audit_,
+      redactor_.get(), rejections_.get(), link_service_.get(), authorizer_.get(), dispatcher_.get(),
+      understand_, notifier_.get()});
   connectors::ConnectorRegistry registry;
   RegisterConnectors(registry);
   auto created = registry.CreateEnabled(c, *deps_, router_);
@@ -246,6 +259,52 @@ core::Status Gateway::Start() {
             {{"version", OPSGATE_VERSION},
              {"connectors", static_cast<uint64_t>(connectors_.size())},
              {"config", c.source_path}});
+  return core::Ok();
+}
+
+namespace {
+
+// The policy file, or the built-in policy when policy.file is unset.
+core::Result<std::shared_ptr<const policy::Policy>> LoadPolicy(const config::PolicyConfig& c) {
+  if (c.file.empty()) {
+    return pipeline::BuiltinPolicy();
+  }
+  auto parsed = policy::LoadPolicyFile(c.file);
+  if (!parsed) {
+    std::string why;
+    for (const policy::Diagnostic& d : parsed.error()) {
+      why += (why.empty() ? "" : "\n") + d.ToString();
+    }
+    return core::Fail(core::InvalidArgument("policy.file: " + why));
+  }
+  return std::make_shared<const policy::Policy>(std::move(*parsed));
+}
+
+}  // namespace
+
+core::Status Gateway::BuildPolicy(const config::Config& c, store::SqliteStore& store) {
+  auto loaded = LoadPolicy(c.policy);
+  if (!loaded) {
+    return core::Fail(loaded.error());
+  }
+  policy_ = std::make_unique<pipeline::PolicyHolder>(std::move(*loaded));
+  rate_events_ = std::make_unique<store::SqliteRateEventStore>(store);
+  approval_store_ = std::make_unique<store::SqliteApprovalStore>(store);
+  authorizer_ = std::make_unique<pipeline::Authorizer>(*policy_, rate_events_.get());
+  approval_desk_ = std::make_unique<pipeline::ApprovalDesk>(*approval_store_, *authorizer_, clock_,
+                                                            c.policy.approvals);
+  notifier_ = std::make_unique<pipeline::Notifier>();
+  dispatcher_ = std::make_unique<pipeline::Dispatcher>(pipeline::Dispatcher::Deps{
+      authorizer_.get(), approval_desk_.get(), audit_.get(), &clock_, &log_, notifier_.get()});
+  catalogue_ = std::make_unique<intents::Catalogue>(intents::DefaultCatalogue());
+  understand_.catalogue = catalogue_.get();
+  // As AWS SDKs do: the default region for commands that name none.
+  if (const char* region = std::getenv("AWS_REGION"); region != nullptr) {
+    understand_.defaults.region = region;
+  }
+  log_.Info("policy.loaded",
+            {{"file", c.policy.file.empty() ? std::string("(built-in)") : c.policy.file},
+             {"statements", static_cast<uint64_t>(policy_->Current()->statements.size())}});
   return core::Ok();
 }
 
@@ -496,7 +555,16 @@ core::Status Gateway::Reload() {
       NoteKeyRotation(before, key_provider_->CurrentKeyId());
     }
   }
+  // The policy file is re-read on every SIGHUP; a broken one keeps the running policy.
+  auto policy = LoadPolicy(fresh->policy);
+  if (!policy) {
+    return rejected(policy.error());
+  }
   server_->SetLimits(fresh->server.limits);
+  policy_->Replace(*policy);
+  log_.Info("policy.loaded",
+            {{"file", fresh->policy.file.empty() ? std::string("(built-in)") : fresh->policy.file},
+             {"statements", static_cast<uint64_t>((*policy)->statements.size())}});
   if (auto level = telemetry::ParseLogLevel(fresh->log.level)) {
     log_.SetLevel(*level);
   }
@@ -551,6 +619,12 @@ core::Status Gateway::Reload() {
   }
   if (fresh->outbound.ca_file != old->outbound.ca_file) {
     needs_restart.emplace_back("outbound.ca_file");
+  }
+  const auto& fa = fresh->policy.approvals;
+  const auto& oa = old->policy.approvals;
+  if (fa.ttl != oa.ttl || fa.approver_mfa_max_age != oa.approver_mfa_max_age ||
+      fa.slack_channel != oa.slack_channel) {
+    needs_restart.emplace_back("policy.approvals");
   }
   const auto identity_differs = [&ref](const config::IdentityConfig& a,
                                        const config::IdentityConfig& b) {

@@ -18,28 +18,33 @@
 #include "opsgate/audit/export/forwarder.h"
 #include "opsgate/audit/writer.h"
 #include "opsgate/config/config.h"
-#include "opsgate/crypto/key_provider.h"
 #include "opsgate/connectors/connector.h"
 #include "opsgate/core/clock.h"
 #include "opsgate/core/result.h"
+#include "opsgate/crypto/key_provider.h"
 #include "opsgate/http/client/http_client.h"
 #include "opsgate/http/client/retrying_sender.h"
 #include "opsgate/http/router.h"
+#include "opsgate/http/server.h"
 #include "opsgate/identity/linking/link_service.h"
+#include "opsgate/identity/local/local_auth.h"
 #include "opsgate/identity/oidc/discovery.h"
 #include "opsgate/identity/oidc/relying_party.h"
-#include "opsgate/store/sqlite/sqlite_identity_store.h"
-#include "opsgate/store/sqlite/sqlite_local_auth_store.h"
-#include "opsgate/webchat/webchat.h"
-#include "opsgate/identity/local/local_auth.h"
-#include "opsgate/http/server.h"
+#include "opsgate/intents/intents.h"
+#include "opsgate/pipeline/approvals.h"
+#include "opsgate/pipeline/authorizer.h"
+#include "opsgate/pipeline/dispatcher.h"
 #include "opsgate/store/seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_audit_store.h"
 #include "opsgate/store/sqlite/sqlite_export_cursor.h"
+#include "opsgate/store/sqlite/sqlite_identity_store.h"
+#include "opsgate/store/sqlite/sqlite_local_auth_store.h"
+#include "opsgate/store/sqlite/sqlite_policy_store.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
 #include "opsgate/store/store.h"
 #include "opsgate/telemetry/log.h"
 #include "opsgate/telemetry/metrics.h"
+#include "opsgate/webchat/webchat.h"
 
 namespace opsgate::redact {
 class Redactor;
@@ -91,6 +96,7 @@ class Gateway {
                                  const std::string& audit_path, store::SqliteStore& store);
   // identity.oidc: discovery, relying party, identity store, /auth routes, the linker.
   core::Status BuildIdentityLinking(const config::Config& c, store::SqliteStore& store);
+  core::Status BuildPolicy(const config::Config& c, store::SqliteStore& store);
   // Gives the forwarder a moment for the last records, then stops it.
   void StopExport();
   // Logs and audits that the key-encryption key changed (after SIGHUP).
@@ -129,6 +135,17 @@ class Gateway {
   std::unique_ptr<store::SqliteIdentityStore> identity_store_;
   std::unique_ptr<identity::LinkService> link_service_;
   // The web chat (webchat.enabled) and its local accounts.
+  // Policy (docs/policy.md): the policy in force (SIGHUP reloads it), rate-cap uses and
+  // approval requests in the store, and what follows a decision.
+  std::unique_ptr<pipeline::PolicyHolder> policy_;
+  std::unique_ptr<store::SqliteRateEventStore> rate_events_;
+  std::unique_ptr<store::SqliteApprovalStore> approval_store_;
+  std::unique_ptr<pipeline::Authorizer> authorizer_;
+  std::unique_ptr<pipeline::ApprovalDesk> approval_desk_;
+  std::unique_ptr<pipeline::Notifier> notifier_;
+  std::unique_ptr<pipeline::Dispatcher> dispatcher_;
+  std::unique_ptr<intents::Catalogue> catalogue_;
+  pipeline::UnderstandEnv understand_;
   std::unique_ptr<store::SqliteLocalAuthStore> local_auth_store_;
   std::unique_ptr<identity::local::LocalAuthenticator> local_auth_;
   std::unique_ptr<webchat::WebChat> webchat_;

@@ -127,6 +127,252 @@ connectors:
     command: /ops                 # the slash command registered in the app
     replay_window: 5m             # Slack's timestamp tolerance; also the replay memory
     body_bytes: 256KiB            # larger Slack requests get 413
+
+# Who may do what from chat (docs/policy.md). Without policy.file only the built-in
+# commands (help, whoami, ping, link, unlink) are allowed.
+#   opsgate policy test policy-tests.yaml                 # the expected decisions
+#   opsgate policy explain --config <this file> --principal sam --group security \
+#       --action waf:BlockIp --resource opsgate:waf/ip/203.0.113.7 --channel C0SEC --mfa-age 5m
+policy:
+  file: policy.yaml
+  # approvals:
+  #   ttl: 1h                     # an unapproved request expires after this (1m..24h)
+  #   approver_mfa_max_age: 15m   # approvers need MFA at most this old (1m..24h)
+  #   slack_channel: C0APPROVALS  # where approval requests go; default: the request's channel
+)";
+}
+
+std::string StarterPolicy() {
+  return R"(# opsgate policy, written by `opsgate init`. The language: docs/policy.md.
+#
+# Deny by default: what no statement allows is refused, and a deny beats any allow.
+# Groups (ops, ops-leads, security) come from the identity provider or local accounts.
+#   opsgate check --config opsgate.yaml         # parses this file, warns about risky statements
+#   opsgate policy test policy-tests.yaml       # the expected decisions; keep them passing
+#   opsgate policy explain --policy policy.yaml --principal alice --group ops \
+#       --action autoscaling:SetDesiredCapacity --channel C0OPS   # -> needs_approval, exit 3
+version: 1
+statements:
+  # Nobody terminates instances from chat, whatever else allows it.
+  - id: deny-terminate
+    effect: deny
+    principals: {users: ["*"]}
+    actions: ["ec2:Terminate*"]
+    resources: ["*"]
+
+  # The built-in commands, for everyone, also in direct messages.
+  - id: builtin-commands
+    effect: allow
+    principals: {users: ["*"]}
+    actions: ["opsgate:Help", "opsgate:WhoAmI", "opsgate:Ping", "opsgate:Link", "opsgate:Unlink"]
+    resources: ["*"]
+    conditions: {allow_dm: true}
+
+  # Looking is harmless: anyone may list instances and alarms, also in DMs.
+  - id: read-only
+    effect: allow
+    principals: {users: ["*"]}
+    actions: ["ec2:Describe*", "cloudwatch:DescribeAlarms"]
+    resources: ["*"]
+    conditions: {allow_dm: true}
+
+  # Ops start, stop and reboot instances from a channel (not a DM), with MFA at most
+  # 15 minutes old, at most 10 per hour each and 30 per hour in total.
+  # To restrict to some channels add `channels: [C0OPS]` (and `platforms: [slack]`).
+  - id: ops-ec2-power
+    effect: allow
+    principals: {groups: [ops]}
+    actions: ["ec2:StartInstances", "ec2:StopInstances", "ec2:RebootInstances"]
+    resources: ["arn:aws:ec2:*:*:instance/*"]
+    conditions:
+      mfa_max_age: 15m
+      rate_caps:
+        per_principal: {max: 10, window: 1h}
+        total: {max: 30, window: 1h}
+    session_duration: 15m
+
+  # Resizing an instance or scaling a group needs one ops lead's approval (not the
+  # requester's own).
+  - id: ops-resize-scale
+    effect: allow
+    principals: {groups: [ops]}
+    actions: ["ec2:ModifyInstanceAttribute", "autoscaling:SetDesiredCapacity"]
+    resources: ["arn:aws:ec2:*:*:instance/*", "arn:aws:autoscaling:*:*:autoScalingGroup:*"]
+    conditions:
+      approval: {count: 1, approver_group: ops-leads}
+    session_duration: 15m
+
+  # Security blocks and unblocks IP addresses at the WAF, with fresh MFA.
+  - id: security-waf
+    effect: allow
+    principals: {groups: [security]}
+    actions: ["waf:BlockIp", "waf:UnblockIp"]
+    resources: ["opsgate:waf/ip/*"]
+    conditions: {mfa_max_age: 15m}
+    session_duration: 15m
+)";
+}
+
+std::string StarterPolicyTests() {
+  return R"(# Expected decisions of policy.yaml, written by `opsgate init`:
+#   opsgate policy test policy-tests.yaml
+# Exit 0 when every case passes, 1 when one fails. Add a case for every change you make.
+# Format: docs/policy.md#policy-tests. Cases run at 2026-01-05T12:00:00Z unless `at` says
+# otherwise; `mfa_age` is how long ago the principal last passed MFA.
+policy: policy.yaml
+cases:
+  - name: anyone gets help in a DM
+    principal: {user: dana}
+    action: opsgate:Help
+    dm: true
+    expect: allow
+    statement: builtin-commands
+
+  - name: anyone links their account in a channel
+    principal: {user: dana}
+    action: opsgate:Link
+    platform: slack
+    channel: C0GENERAL
+    expect: allow
+    statement: builtin-commands
+
+  - name: anyone lists instances
+    principal: {user: dana}
+    action: ec2:DescribeInstances
+    resource: arn:aws:ec2:eu-west-1:111111111111:instance/i-0abc
+    channel: C0GENERAL
+    expect: allow
+    statement: read-only
+
+  - name: anyone lists alarms in a DM
+    principal: {user: dana}
+    action: cloudwatch:DescribeAlarms
+    dm: true
+    expect: allow
+    statement: read-only
+
+  - name: ops stop an instance with fresh MFA
+    principal: {user: alice, groups: [ops], mfa_age: 5m}
+    action: ec2:StopInstances
+    resource: arn:aws:ec2:eu-west-1:111111111111:instance/i-0abc
+    platform: slack
+    channel: C0OPS
+    expect: allow
+    statement: ops-ec2-power
+
+  - name: ops without MFA are asked for it
+    principal: {user: alice, groups: [ops]}
+    action: ec2:RebootInstances
+    resource: arn:aws:ec2:eu-west-1:111111111111:instance/i-0abc
+    channel: C0OPS
+    expect: needs_mfa
+    statement: ops-ec2-power
+
+  - name: ops with stale MFA are asked again
+    principal: {user: alice, groups: [ops], mfa_age: 1h}
+    action: ec2:StartInstances
+    resource: arn:aws:ec2:eu-west-1:111111111111:instance/i-0abc
+    channel: C0OPS
+    expect: needs_mfa
+    statement: ops-ec2-power
+
+  - name: ops rate cap reached
+    principal: {user: alice, groups: [ops], mfa_age: 5m}
+    action: ec2:StopInstances
+    resource: arn:aws:ec2:eu-west-1:111111111111:instance/i-0abc
+    channel: C0OPS
+    uses: {per_principal: 10, total: 12}
+    expect: deny
+    statement: ops-ec2-power
+
+  - name: ops cannot stop instances from a DM
+    principal: {user: alice, groups: [ops], mfa_age: 5m}
+    action: ec2:StopInstances
+    resource: arn:aws:ec2:eu-west-1:111111111111:instance/i-0abc
+    dm: true
+    expect: deny
+    statement: default-deny
+
+  - name: non-ops cannot stop instances
+    principal: {user: dana, groups: [devs], mfa_age: 1m}
+    action: ec2:StopInstances
+    resource: arn:aws:ec2:eu-west-1:111111111111:instance/i-0abc
+    channel: C0OPS
+    expect: deny
+    statement: default-deny
+
+  - name: nobody terminates, not even ops with MFA
+    principal: {user: alice, groups: [ops], mfa_age: 1m}
+    action: ec2:TerminateInstances
+    resource: arn:aws:ec2:eu-west-1:111111111111:instance/i-0abc
+    channel: C0OPS
+    expect: deny
+    statement: deny-terminate
+
+  - name: resizing needs approval
+    principal: {user: alice, groups: [ops]}
+    action: ec2:ModifyInstanceAttribute
+    resource: arn:aws:ec2:eu-west-1:111111111111:instance/i-0abc
+    channel: C0OPS
+    expect: needs_approval
+    statement: ops-resize-scale
+
+  - name: scaling approved by an ops lead
+    principal: {user: alice, groups: [ops]}
+    action: autoscaling:SetDesiredCapacity
+    resource: arn:aws:autoscaling:eu-west-1:111111111111:autoScalingGroup:1234:autoScalingGroupName/web
+    channel: C0OPS
+    approvals: [{approver: carol, groups: [ops-leads]}]
+    expect: allow
+    statement: ops-resize-scale
+
+  - name: a lead cannot approve their own request
+    principal: {user: carol, groups: [ops, ops-leads]}
+    action: autoscaling:SetDesiredCapacity
+    resource: arn:aws:autoscaling:eu-west-1:111111111111:autoScalingGroup:1234:autoScalingGroupName/web
+    channel: C0OPS
+    approvals: [{approver: carol, groups: [ops-leads]}]
+    expect: needs_approval
+    statement: ops-resize-scale
+
+  - name: approval by someone outside ops-leads does not count
+    principal: {user: alice, groups: [ops]}
+    action: autoscaling:SetDesiredCapacity
+    resource: arn:aws:autoscaling:eu-west-1:111111111111:autoScalingGroup:1234:autoScalingGroupName/web
+    channel: C0OPS
+    approvals: [{approver: bob, groups: [ops]}]
+    expect: needs_approval
+
+  - name: security blocks an IP with fresh MFA
+    principal: {user: sam, groups: [security], mfa_age: 2m}
+    action: waf:BlockIp
+    resource: opsgate:waf/ip/203.0.113.7
+    channel: C0SEC
+    expect: allow
+    statement: security-waf
+
+  - name: security without MFA are asked for it
+    principal: {user: sam, groups: [security]}
+    action: waf:UnblockIp
+    resource: opsgate:waf/ip/203.0.113.7
+    channel: C0SEC
+    expect: needs_mfa
+    statement: security-waf
+
+  - name: ops cannot touch the WAF
+    principal: {user: alice, groups: [ops], mfa_age: 1m}
+    action: waf:BlockIp
+    resource: opsgate:waf/ip/203.0.113.7
+    channel: C0OPS
+    expect: deny
+    statement: default-deny
+
+  - name: actions nobody was granted are denied
+    principal: {user: alice, groups: [ops], mfa_age: 1m}
+    action: jira:CreateIssue
+    channel: C0OPS
+    expect: deny
+    statement: default-deny
 )";
 }
 
@@ -152,6 +398,8 @@ core::Result<InitResult> InitDataDir(const InitOptions& options, const core::Clo
 
   const std::vector<PendingFile> files = {
       {dir / "opsgate.yaml", StarterConfig(clock), 0640},
+      {dir / "policy.yaml", StarterPolicy(), 0640},
+      {dir / "policy-tests.yaml", StarterPolicyTests(), 0640},
       {dir / "tls" / "server.crt", cert->cert_pem, 0644},
       {dir / "tls" / "server.key", std::string(cert->key_pem.Reveal()), 0600},
       {dir / "keys" / "audit-signing.key", std::string(audit_key->private_pem.Reveal()), 0600},

@@ -1,7 +1,8 @@
 // File: opsgate/app/init.h
 //
 // `opsgate init DIR`: a data directory a first start can serve from — a starter
-// config, a self-signed development certificate, and the keys later modules use
+// config, a starter policy with its tests, a self-signed development certificate, and
+// the keys later modules use
 // (Ed25519 for audit tree heads, AES-256 for encryption at rest). Refuses to
 // overwrite anything: if any target file exists, nothing is written.
 #pragma once
@@ -35,5 +36,11 @@ struct InitResult {
 
 // The starter config text written by InitDataDir (exposed for tests).
 std::string StarterConfig(const core::Clock& clock);
+
+// The starter policy (DIR/policy.yaml, referenced by the starter config as policy.file)
+// and its table of expected decisions (DIR/policy-tests.yaml, for `opsgate policy test`),
+// described in docs/policy.md#starter-policy.
+std::string StarterPolicy();
+std::string StarterPolicyTests();
 
 }  // namespace opsgate::app

@@ -12,6 +12,9 @@
 #include <vector>
 
 #include "opsgate/config/loader.h"
+#include "opsgate/policy/lint.h"
+#include "opsgate/policy/policy.h"
+#include "opsgate/policy/policy_table.h"
 #include "test/fakes/fake_clock.h"
 
 namespace opsgate::app {
@@ -39,12 +42,51 @@ class InitTest : public ::testing::Test {
 TEST_F(InitTest, WritesConfigCertificateAndKeysWithTightModes) {
   auto r = InitDataDir({dir_.string(), {"gateway.example.com"}, 90}, clock_);
   ASSERT_TRUE(r.has_value()) << r.error();
-  EXPECT_EQ(r->files.size(), 6u);
+  EXPECT_EQ(r->files.size(), 8u);
   EXPECT_EQ(Mode(dir_), 0700u);
   EXPECT_EQ(Mode(dir_ / "tls" / "server.key"), 0600u);
   EXPECT_EQ(Mode(dir_ / "keys" / "audit-signing.key"), 0600u);
   EXPECT_EQ(Mode(dir_ / "keys" / "data.key"), 0600u);
   EXPECT_EQ(Mode(dir_ / "opsgate.yaml"), 0640u);
+  EXPECT_EQ(Mode(dir_ / "policy.yaml"), 0640u);
+  EXPECT_EQ(Mode(dir_ / "policy-tests.yaml"), 0640u);
+}
+
+TEST_F(InitTest, StarterPolicyParsesAndHasNoRiskyStatements) {
+  auto policy = policy::ParsePolicy(StarterPolicy(), "policy.yaml");
+  ASSERT_TRUE(policy.has_value()) << policy.error()[0].ToString();
+  for (const auto& f : policy::Lint(*policy)) {
+    ADD_FAILURE() << f.statement << ": " << f.rule << ": " << f.message;
+  }
+  // Every statement is exercised by the starter table.
+  auto table = policy::ParsePolicyTable(StarterPolicyTests(), "policy-tests.yaml", "/data");
+  ASSERT_TRUE(table.has_value()) << table.error()[0].ToString();
+  EXPECT_EQ(table->policy_path, "/data/policy.yaml");
+  EXPECT_GE(table->cases.size(), 12u);
+  const auto report = policy::RunPolicyTable(*policy, *table);
+  for (const auto& o : report.outcomes) {
+    EXPECT_TRUE(o.passed) << policy::FormatOutcome(o);
+  }
+  for (const auto& s : policy->statements) {
+    bool decided = false;
+    for (const auto& o : report.outcomes) {
+      decided = decided || o.got.statement == s.id;
+    }
+    EXPECT_TRUE(decided) << "no starter case is decided by statement " << s.id;
+  }
+}
+
+TEST_F(InitTest, StarterFilesOnDiskWorkTogether) {
+  ASSERT_TRUE(InitDataDir({dir_.string(), {}, 90}, clock_).has_value());
+  auto loaded = config::LoadConfigFile((dir_ / "opsgate.yaml").string());
+  ASSERT_TRUE(loaded.has_value()) << loaded.error();
+  EXPECT_EQ(loaded->config->policy.file, (dir_ / "policy.yaml").string());
+  auto policy = policy::LoadPolicyFile(loaded->config->policy.file);
+  ASSERT_TRUE(policy.has_value()) << policy.error()[0].ToString();
+  auto table = policy::LoadPolicyTable((dir_ / "policy-tests.yaml").string());
+  ASSERT_TRUE(table.has_value()) << table.error()[0].ToString();
+  EXPECT_EQ(table->policy_path, loaded->config->policy.file);
+  EXPECT_EQ(policy::RunPolicyTable(*policy, *table).failed, 0u);
 }
 
 // Sets or unsets the Slack variables for one test, restoring them afterwards.

@@ -39,8 +39,9 @@ int main(int argc, char** argv) {
 
   InitCommandOptions init;
   auto* init_cmd = app.add_subcommand(
-      "init", "Write a starter config, a self-signed development certificate and keys into "
-              "DIR. Refuses to overwrite existing files.");
+      "init", "Write a starter config, a starter policy with its tests (policy.yaml, "
+              "policy-tests.yaml), a self-signed development certificate and keys into DIR. "
+              "Refuses to overwrite existing files.");
   init_cmd->add_option("dir", init.dir, "Directory to create or fill")->required();
   init_cmd->add_option("--host", init.extra_hosts,
                        "Extra DNS name or IP for the development certificate (repeatable); "
@@ -48,8 +49,9 @@ int main(int argc, char** argv) {
 
   CheckOptions check;
   auto* check_cmd = app.add_subcommand(
-      "check", "Validate a config: exits 1 on errors (each as FILE:LINE:COL: key: problem), "
-               "0 otherwise; warns about insecure settings.");
+      "check", "Validate a config and its policy file: exits 1 on errors (each as "
+               "FILE:LINE:COL: key: problem), 0 otherwise; warns about insecure settings and "
+               "risky policy statements.");
   check_cmd->add_option("--config", check.config_path, "Config file (YAML)")->required();
 
   opsgate::app::AuditOptions audit;
@@ -99,12 +101,63 @@ int main(int argc, char** argv) {
     cmd->add_option("--config", keys.config_path, "Config file (YAML)")->required();
   }
 
+  opsgate::app::PolicyExplainOptions explain;
+  opsgate::app::PolicyTestOptions policy_test;
+  auto* policy_cmd = app.add_subcommand(
+      "policy", "Policy tools: explain one decision, run a table of expected decisions "
+                "(docs/policy.md). `check` also lints the policy.");
+  policy_cmd->require_subcommand(1);
+  auto* explain_cmd = policy_cmd->add_subcommand(
+      "explain",
+      "Evaluate one request and print the decision (allow, deny, needs_mfa, needs_approval), "
+      "the deciding statement, the reason and the session duration. Statements with rate "
+      "caps cannot be evaluated here (no usage counts) and deny. Exit 0 allow, 1 deny, "
+      "3 needs_mfa or needs_approval, 2 bad options, config or policy.");
+  auto* explain_config = explain_cmd->add_option(
+      "--config", explain.config_path,
+      "Config file (YAML): its policy.file, or the built-in policy when that is empty");
+  auto* explain_policy =
+      explain_cmd->add_option("--policy", explain.policy_path, "Policy file (YAML)");
+  explain_config->excludes(explain_policy);
+  explain_cmd->add_option("--principal", explain.principal, "User name of the requester")
+      ->required();
+  explain_cmd->add_option("--action", explain.action, "service:Operation, e.g. ec2:StopInstances")
+      ->required();
+  explain_cmd->add_option("--resource", explain.resource,
+                          "ARN or opsgate resource name; default: none");
+  explain_cmd->add_option("--group", explain.groups, "A group of the requester (repeatable)");
+  explain_cmd->add_option("--role", explain.roles, "A role of the requester (repeatable)");
+  explain_cmd->add_option("--platform", explain.platform, "slack, teams, webchat, ...");
+  explain_cmd->add_option("--workspace", explain.workspace, "Workspace or tenant id");
+  auto* explain_channel =
+      explain_cmd->add_option("--channel", explain.channel, "Channel id the request comes from");
+  auto* explain_dm = explain_cmd->add_flag("--dm", explain.dm, "The request is a direct message");
+  explain_channel->excludes(explain_dm);
+  explain_cmd->add_option("--mfa-age", explain.mfa_age,
+                          "Time since the requester's last MFA, e.g. 5m; default: no MFA");
+  explain_cmd->add_option("--at", explain.at,
+                          "Evaluate at this RFC 3339 UTC time, e.g. 2026-01-05T12:00:00Z; "
+                          "default: now");
+  auto* policy_test_cmd = policy_cmd->add_subcommand(
+      "test",
+      "Run a table of expected decisions (docs/policy.md#policy-tests); prints PASS/FAIL per "
+      "case and a summary. Exit 0 all pass, 1 any fail, 2 bad table, config or policy.");
+  policy_test_cmd->add_option("file", policy_test.table_path, "Table file (YAML)")->required();
+  auto* test_config = policy_test_cmd->add_option(
+      "--config", policy_test.config_path,
+      "Test the config's policy (policy.file, or the built-in policy) instead of the table's");
+  auto* test_policy = policy_test_cmd->add_option(
+      "--policy", policy_test.policy_path, "Test this policy file instead of the table's");
+  test_config->excludes(test_policy);
+
   auto* version_cmd = app.add_subcommand("version", "Print the version.");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int code = app.exit(e);
+    // The policy tools document exit 2 for usage errors (3 means needs_mfa/approval).
+    return code != 0 && policy_cmd->parsed() ? opsgate::app::kPolicyUsageError : code;
   }
 
   if (*serve_cmd) {
@@ -131,6 +184,14 @@ int main(int argc, char** argv) {
     }
     if (*export_cmd) {
       return opsgate::app::RunAuditExport(audit);
+    }
+  }
+  if (*policy_cmd) {
+    if (*explain_cmd) {
+      return opsgate::app::RunPolicyExplain(explain);
+    }
+    if (*policy_test_cmd) {
+      return opsgate::app::RunPolicyTest(policy_test);
     }
   }
   if (*keys_cmd) {

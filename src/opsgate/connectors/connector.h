@@ -18,13 +18,15 @@
 
 #include "opsgate/audit/rejection_limiter.h"
 #include "opsgate/audit/sink.h"
-#include "opsgate/identity/linking/linker.h"
 #include "opsgate/config/config.h"
 #include "opsgate/core/clock.h"
 #include "opsgate/core/result.h"
 #include "opsgate/http/client/http_client.h"
 #include "opsgate/http/client/retrying_sender.h"
 #include "opsgate/http/router.h"
+#include "opsgate/identity/linking/linker.h"
+#include "opsgate/pipeline/authorizer.h"
+#include "opsgate/pipeline/dispatcher.h"
 #include "opsgate/store/seen_keys.h"
 #include "opsgate/store/store.h"
 #include "opsgate/telemetry/log.h"
@@ -61,6 +63,14 @@ struct ConnectorDeps {
   // Identity linking (identity.oidc); null: not configured, askers stay unlinked and
   // the built-in commands answer everyone.
   identity::Linker* linker = nullptr;
+  // Policy (docs/policy.md), set whenever `linker` is: what a message asks for, whether
+  // the asker may, and what follows (deny, MFA, approval, run). Null: built-ins only.
+  pipeline::Authorizer* authorizer = nullptr;
+  pipeline::Dispatcher* dispatcher = nullptr;
+  // How commands are read (the intent catalogue, default region, AWS account).
+  pipeline::UnderstandEnv understand{};
+  // Where connectors register how to tell a requester about their approval request.
+  pipeline::Notifier* notifier = nullptr;
 };
 
 class Connector {

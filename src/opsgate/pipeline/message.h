@@ -35,6 +35,7 @@ struct Message {
   std::string user_name;       // display/handle, for messages only (never for decisions)
   std::string text;            // what the person typed, command prefix removed
   std::string event_id;        // the platform's id for dedupe (event_id, update_id, ...)
+  bool is_direct = false;      // a direct message with the bot (Slack IM, the web chat)
   core::Clock::WallTime received_at{};
   ReplyTarget reply_to;
 };
@@ -45,6 +46,7 @@ struct Principal {
   std::string subject;              // enterprise identity (OIDC sub / local user name)
   std::string email;                // if the provider sent one
   std::vector<std::string> groups;  // from the identity provider
+  std::vector<std::string> roles;   // opsgate roles ("admin" for local administrators)
   std::optional<core::Clock::WallTime> linked_until;  // link expiry (chat platforms)
   std::optional<core::Clock::WallTime> mfa_at;        // last MFA, if any
 

@@ -1,13 +1,14 @@
 #include "opsgate/webchat/webchat.h"
 
-#include <boost/json.hpp>
-
+#include <algorithm>
 #include <atomic>
+#include <boost/json.hpp>
+#include <cctype>
 #include <mutex>
 #include <optional>
-#include <vector>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "opsgate/core/strings.h"
 #include "opsgate/http/cookies.h"
@@ -339,9 +340,49 @@ struct WebChat::State : std::enable_shared_from_this<WebChat::State> {
     };
   }
 
+  // Open chat connections, for notices to people who are not the asker (approvers,
+  // requesters whose request was decided).
+  struct PeerEntry {
+    const void* owner;  // the ChatSession
+    std::string user_id;
+    std::vector<std::string> groups;
+    std::weak_ptr<http::WebSocketPeer> peer;
+  };
+  void AddPeer(PeerEntry entry) {
+    std::lock_guard<std::mutex> lock(peers_mu);
+    peers.push_back(std::move(entry));
+  }
+  void RemovePeer(const void* owner) {
+    std::lock_guard<std::mutex> lock(peers_mu);
+    std::erase_if(peers, [owner](const PeerEntry& e) { return e.owner == owner; });
+  }
+  // Sends `frame` to every open connection `pick` selects; returns how many.
+  size_t SendTo(const std::function<bool(const PeerEntry&)>& pick, const std::string& frame) {
+    std::vector<std::shared_ptr<http::WebSocketPeer>> targets;
+    {
+      std::lock_guard<std::mutex> lock(peers_mu);
+      for (const PeerEntry& e : peers) {
+        if (pick(e)) {
+          if (auto p = e.peer.lock()) {
+            targets.push_back(std::move(p));
+          }
+        }
+      }
+    }
+    for (const auto& p : targets) {
+      p->Send(frame);
+    }
+    return targets.size();
+  }
+  std::string ReplyFrame(const pipeline::Reply& reply) const {
+    return json::serialize(json::object{{"type", "reply"}, {"reply", ReplyJson(reply)}});
+  }
+
   WebChatDeps deps;
   const WebChatOptions options;
   core::WorkQueue queue;
+  std::mutex peers_mu;
+  std::vector<PeerEntry> peers;  // GUARDED_BY(peers_mu)
   telemetry::Family<telemetry::Counter>* logins = nullptr;
 };
 
@@ -360,6 +401,8 @@ class ChatSession final : public http::WebSocketSession,
       std::lock_guard<std::mutex> lock(mu_);
       peer_ = peer;
     }
+    const pipeline::Principal who = PrincipalOf(info_);
+    state_->AddPeer({this, UserIdOf(info_), who.groups, peer});
     peer->Send(json::serialize(json::object{
         {"type", "hello"},
         {"username", info_.username.empty() ? info_.oidc_subject : info_.username}}));
@@ -378,9 +421,12 @@ class ChatSession final : public http::WebSocketSession,
   }
 
   void OnClose() override {
+    state_->RemovePeer(this);
     std::lock_guard<std::mutex> lock(mu_);
     peer_.reset();
   }
+
+  ~ChatSession() override { state_->RemovePeer(this); }
 
   // The peer while the connection is open (workers read it; the strand sets it).
   std::shared_ptr<http::WebSocketPeer> Peer() {
@@ -418,52 +464,42 @@ class ChatSession final : public http::WebSocketSession,
     pipeline::Message m;
     m.platform = "webchat";
     m.workspace_id = "local";
-    const bool local = !info->username.empty();
-    m.user_id = local ? info->username : info->oidc_subject;
+    m.user_id = UserIdOf(*info);
     m.user_name = m.user_id;
     m.received_at = state_->deps.clock.Now();
-    pipeline::Principal principal;
-    principal.issuer = local ? "local" : info->oidc_issuer;
-    principal.subject = m.user_id;
-    principal.mfa_at = info->mfa_verified_at;
+    m.is_direct = true;  // a one-to-one conversation with opsgate
+    m.reply_to.channel_id = "webchat";
+    const pipeline::Principal principal = PrincipalOf(*info);
     audit::Record r;
     r.kind = audit::RecordKind::kRequest;
     r.workspace = "local";
     r.user = m.user_id;
     r.principal = principal.Id();
     r.result = "accepted";
-    pipeline::Reply reply;
+    // What runs once the request is on record (on the worker queue, never before).
+    std::function<pipeline::Reply()> act;
     if (type == "say") {
       m.text = core::SanitizeUtf8(Str(o, "text"));
       r.action = "message";
       r.text = audit::Field::Plain(state_->Redact(m.text));
-      const pipeline::ParsedBuiltin command = pipeline::ParseBuiltin(m.text);
-      if (auto admin = AdminCommand(*info, m.text)) {
-        reply = std::move(*admin);
-      } else if (command.verb == pipeline::Builtin::kLink ||
-                 command.verb == pipeline::Builtin::kUnlink) {
-        reply = pipeline::Reply("Your web chat account is your identity here; link and unlink "
-                                "are for chat platforms such as Slack.");
-        reply.Text(reply.text);
-      } else {
-        reply = pipeline::AnswerBuiltin(command, m, principal, {"", m.received_at, false});
-      }
+      act = Understand(*info, principal, m, r);
     } else if (type == "click") {
       const std::string action = Str(o, "action");
+      const std::string value = Str(o, "value");
       r.action = "click";
       r.resource = core::SanitizeUtf8(action.substr(0, 32));
-      const bool known = action == "approve" || action == "deny" || action == "confirm" ||
-                         action == "cancel";
-      const std::string verdict = action == "approve"   ? "approved"
-                                  : action == "deny"    ? "denied"
-                                  : action == "confirm" ? "confirmed"
-                                                        : "cancelled";
-      reply = known ? pipeline::Reply("Request " + verdict + " by " + m.user_id + ".")
-                    : pipeline::Reply("opsgate does not handle this button.");
-      reply.Text(reply.text);
-      if (known) {
-        reply.Note("Nothing else runs yet: actions arrive with intents and policy.");
-        reply.replace_original = true;
+      if ((action == "approve" || action == "deny") && !value.empty()) {
+        m.text = action + " " + core::SanitizeUtf8(value.substr(0, 32));
+        act = Understand(*info, principal, m, r);
+      } else {
+        const bool known = action == "confirm" || action == "cancel";
+        act = [known, verdict = action == "confirm" ? "confirmed" : "cancelled", user = m.user_id] {
+          pipeline::Reply reply(known ? "Request " + std::string(verdict) + " by " + user + "."
+                                      : "opsgate does not handle this button.");
+          reply.Text(reply.text);
+          reply.replace_original = known;
+          return reply;
+        };
       }
     } else {
       SendError("unknown_type", "type must be say or click");
@@ -471,58 +507,274 @@ class ChatSession final : public http::WebSocketSession,
     }
     r.correlation_id = "webchat-" + std::to_string(UnixMillis(m.received_at)) + "-" +
                        std::to_string(sequence_.fetch_add(1));
-    // The answer goes out only once the request is on record.
+    m.correlation_id = r.correlation_id;
+    // The answer is worked out and sent only once the request is on record.
     auto self = shared_from_this();
-    state_->Audit(std::move(r), [self, reply = std::move(reply)](bool durable) {
+    state_->Audit(std::move(r), [self, act = std::move(act)](bool durable) {
       if (!durable) {
         self->SendError("audit_unavailable",
                         "opsgate cannot record your request right now, so it does not act on it");
         return;
       }
-      if (auto peer = self->Peer()) {
-        peer->Send(json::serialize(
-            json::object{{"type", "reply"}, {"reply", self->state_->ReplyJson(reply)}}));
+      if (!self->state_->queue.Post([self, act] {
+            const pipeline::Reply reply = act();
+            if (auto peer = self->Peer()) {
+              peer->Send(self->state_->ReplyFrame(reply));
+            }
+          })) {
+        self->SendError("busy", "opsgate is busy; try again in a few seconds");
       }
     });
   }
 
-  // `revoke ISSUER SUBJECT` and `code NNNNNN`; nullopt for anything else.
-  std::optional<pipeline::Reply> AdminCommand(const identity::local::SessionInfo& info,
-                                              const std::string& text) {
-    const std::vector<std::string_view> words = Words(text);
-    if (words.empty() || (words[0] != "revoke" && words[0] != "code")) {
-      return std::nullopt;
+  static std::string UserIdOf(const identity::local::SessionInfo& info) {
+    return info.username.empty() ? info.oidc_subject : info.username;
+  }
+
+  // Local accounts have no provider groups: administrators are in group `admins` and
+  // have role `admin` (docs/webchat.md#policy).
+  static pipeline::Principal PrincipalOf(const identity::local::SessionInfo& info) {
+    pipeline::Principal p;
+    const bool local = !info.username.empty();
+    p.issuer = local ? "local" : info.oidc_issuer;
+    p.subject = UserIdOf(info);
+    p.mfa_at = info.mfa_verified_at;
+    if (local && info.is_admin) {
+      p.groups = {"admins"};
+      p.roles = {"admin"};
     }
-    const auto say = [](std::string t) {
-      pipeline::Reply r(t);
-      r.Text(std::move(t));
-      return r;
+    return p;
+  }
+
+  // Reads a typed line, fills the audit record with what it asks and the decision, and
+  // returns what to do once the record is durable.
+  std::function<pipeline::Reply()> Understand(const identity::local::SessionInfo& info,
+                                              const pipeline::Principal& principal,
+                                              const pipeline::Message& m, audit::Record& r) {
+    auto self = shared_from_this();
+    const std::vector<std::string_view> words = Words(m.text);
+    const std::string first = words.empty() ? std::string() : Lower(words[0]);
+    if (first == "revoke" || first == "code") {
+      return [self, info, text = m.text, principal, m] {
+        return self->AdminCommand(info, principal, m, text);
+      };
+    }
+    if ((first == "approve" || first == "deny" || first == "cancel") && words.size() == 2) {
+      r.action = first == "approve" ? "opsgate:Approve"
+                 : first == "deny"  ? "opsgate:Deny"
+                                    : "opsgate:CancelApproval";
+      r.resource = "opsgate:approval/" + std::string(words[1]).substr(0, 32);
+      return [self, info, principal, m, verb = first, id = Upper(words[1])] {
+        return self->ApprovalCommand(info, principal, m, verb, id);
+      };
+    }
+    if (first == "approvals" && words.size() == 1) {
+      r.action = "opsgate:ListApprovals";
+      return [self] { return self->ListApprovals(); };
+    }
+    const pipeline::ParsedBuiltin command = pipeline::ParseBuiltin(m.text);
+    if (command.verb == pipeline::Builtin::kLink || command.verb == pipeline::Builtin::kUnlink) {
+      return [] {
+        pipeline::Reply reply(
+            "Your web chat account is your identity here; link and unlink "
+            "are for chat platforms such as Slack.");
+        reply.Text(reply.text);
+        return reply;
+      };
+    }
+    const WebChatDeps& deps = state_->deps;
+    pipeline::Planned planned =
+        pipeline::Plan(m, principal, deps.understand,
+                       deps.dispatcher != nullptr ? deps.authorizer : nullptr, m.received_at);
+    pipeline::DescribeForAudit(planned, r);
+    if (planned.decision) {
+      r.kind = audit::RecordKind::kDecision;
+    }
+    return [self, info, principal, m, planned = std::move(planned)] {
+      return self->Act(info, principal, m, planned);
     };
-    if (!info.is_admin) {
-      return say("Only opsgate administrators may use " + std::string(words[0]) + ".");
+  }
+
+  pipeline::Reply Act(const identity::local::SessionInfo& info,
+                      const pipeline::Principal& principal, const pipeline::Message& m,
+                      const pipeline::Planned& planned) {
+    using Kind = pipeline::Understanding::Kind;
+    const pipeline::Understanding& u = planned.understanding;
+    switch (u.kind) {
+      case Kind::kInvalid:
+      case Kind::kMissingSlots:
+        return pipeline::CommandProblemReply(u);
+      case Kind::kNotUnderstood:
+        return pipeline::AnswerBuiltin(pipeline::ParseBuiltin(m.text), m, principal,
+                                       {"", m.received_at, false});
+      case Kind::kBuiltin:
+        if (!planned.decision || planned.decision->effect == policy::Decision::Effect::kAllow) {
+          return pipeline::AnswerBuiltin(pipeline::ParseBuiltin(m.text), m, principal,
+                                         {"", m.received_at, false});
+        }
+        break;
+      case Kind::kCommand:
+        if (!planned.decision) {
+          return Say("Commands are not available on this opsgate (no policy is loaded).");
+        }
+        break;
     }
+    if (planned.decision->effect == policy::Decision::Effect::kNeedsMfa && !info.username.empty()) {
+      // A local account steps up with its authenticator, bound to exactly this text.
+      return BeginStepUp(principal, "action\n" + m.text,
+                         pipeline::NeedsMfaReply(*planned.decision, u.request, kCodeHint));
+    }
+    return state_->deps.dispatcher->Decided(
+        m, principal, planned,
+        info.username.empty() ? "Sign out and sign in again with MFA at your identity provider, "
+                                "then send the command again."
+                              : kCodeHint,
+        [this, &principal](const store::ApprovalRequest&, const pipeline::PendingAction&,
+                           const policy::Approval& spec, const pipeline::Reply& ask) {
+          return AskApprovers(principal, spec.approver_group, ask);
+        });
+  }
+
+  // Shows an approval request to every open web chat connection of its approver group
+  // (the requester excepted).
+  std::string AskApprovers(const pipeline::Principal& requester, const std::string& group,
+                           const pipeline::Reply& ask) {
+    const std::string frame = state_->ReplyFrame(ask);
+    (void)state_->SendTo(
+        [&](const WebChat::State::PeerEntry& e) {
+          return e.user_id != requester.subject &&
+                 std::find(e.groups.begin(), e.groups.end(), group) != e.groups.end();
+        },
+        frame);
+    return "the members of " + group + " (in the web chat they can type `approvals`)";
+  }
+
+  pipeline::Reply ApprovalCommand(const identity::local::SessionInfo& info,
+                                  const pipeline::Principal& principal, const pipeline::Message& m,
+                                  const std::string& verb, const std::string& id) {
+    const WebChatDeps& deps = state_->deps;
+    if (deps.approvals == nullptr || deps.dispatcher == nullptr) {
+      return Say("Approvals are not available on this opsgate (no policy is loaded).");
+    }
+    if (verb == "cancel") {
+      auto cancelled = deps.approvals->Cancel(id, principal);
+      if (!cancelled) {
+        return Say("opsgate cannot reach its store right now; nothing changed. Try again.");
+      }
+      return Say(*cancelled ? "Request " + id + " is cancelled; nothing will run."
+                            : "You have no pending request " + id + ".");
+    }
+    const auto max_age = deps.approvals->settings().approver_mfa_max_age;
+    const core::Clock::WallTime now = deps.clock.Now();
+    const bool fresh = principal.mfa_at && now - *principal.mfa_at <= max_age;
+    if (!fresh && !info.username.empty()) {
+      return BeginStepUp(principal, verb + "\n" + id,
+                         Say("Approvers confirm it is them first. " + std::string(kCodeHint)));
+    }
+    return Vote(m, principal, verb, id);
+  }
+
+  pipeline::Reply Vote(const pipeline::Message& m, const pipeline::Principal& principal,
+                       const std::string& verb, const std::string& id) {
+    pipeline::Dispatcher::VoteOutcome out =
+        state_->deps.dispatcher->Vote(m, id, principal, verb == "approve");
+    return out.for_voter;
+  }
+
+  pipeline::Reply ListApprovals() {
+    const WebChatDeps& deps = state_->deps;
+    if (deps.approvals == nullptr) {
+      return Say("Approvals are not available on this opsgate (no policy is loaded).");
+    }
+    auto pending = deps.approvals->Pending(20);
+    if (!pending) {
+      return Say("opsgate cannot read approvals right now. Try again.");
+    }
+    if (pending->empty()) {
+      return Say("No approval requests are waiting.");
+    }
+    pipeline::Reply r("Approval requests waiting: " + std::to_string(pending->size()));
+    r.Heading("Waiting for approval");
+    for (const store::ApprovalRequest& req : *pending) {
+      auto action = pipeline::DecodePendingAction(req.payload);
+      std::vector<std::pair<std::string, std::string>> fields = {{"request", req.id},
+                                                                 {"requested by", req.requester}};
+      if (action) {
+        fields.emplace_back("action", action->action.action);
+        if (!action->action.resource.empty()) {
+          fields.emplace_back("resource", action->action.resource);
+        }
+      }
+      r.Fields(std::move(fields))
+          .Buttons({{pipeline::ReplyButton::Kind::kApprove, req.id},
+                    {pipeline::ReplyButton::Kind::kDeny, req.id}});
+    }
+    return r;
+  }
+
+  // Opens a TOTP step-up for exactly `request` and remembers it for `code NNNNNN`.
+  pipeline::Reply BeginStepUp(const pipeline::Principal& principal, const std::string& request,
+                              pipeline::Reply ask) {
+    auto challenge = state_->deps.auth.BeginStepUp(principal.subject, request);
+    if (!challenge) {
+      return Say("opsgate could not start the confirmation; nothing changed. Try again.");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_ = Pending{std::move(challenge->challenge_id), request};
+    return ask;
+  }
+
+  static pipeline::Reply Say(std::string text) {
+    pipeline::Reply r(text);
+    r.Text(std::move(text));
+    return r;
+  }
+
+  static std::string Lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+  }
+  static std::string Upper(std::string_view s) {
+    std::string out(s.substr(0, 32));
+    for (char& c : out) {
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return out;
+  }
+
+  static constexpr std::string_view kCodeHint =
+      "Send code followed by the 6 digits from your authenticator app, within 5 minutes.";
+
+  // `revoke ISSUER SUBJECT` and `code NNNNNN`; nullopt for anything else.
+  // `revoke ISSUER SUBJECT` (administrators) and `code NNNNNN` (whoever a step-up waits
+  // for: revoke, a command that needs MFA, an approver's vote).
+  pipeline::Reply AdminCommand(const identity::local::SessionInfo& info,
+                               const pipeline::Principal& who, const pipeline::Message& m,
+                               const std::string& text) {
+    const std::vector<std::string_view> words = Words(text);
     const std::string principal = info.Principal();
     auto& auth = state_->deps.auth;
     if (words[0] == "revoke") {
+      if (!info.is_admin) {
+        return Say("Only opsgate administrators may use revoke.");
+      }
       if (!state_->deps.revoke) {
-        return say("Identity linking is not configured (identity.oidc), so there is nothing to revoke.");
+        return Say(
+            "Identity linking is not configured (identity.oidc), so there is nothing to revoke.");
       }
       if (words.size() != 3) {
-        return say("Usage: revoke ISSUER SUBJECT (the principal whose chat links end).");
+        return Say("Usage: revoke ISSUER SUBJECT (the principal whose chat links end).");
       }
       const std::string request = "revoke\n" + std::string(words[1]) + "\n" + std::string(words[2]);
-      auto challenge = auth.BeginStepUp(principal, request);
-      if (!challenge) {
-        return say("opsgate could not start the confirmation; nothing changed. Try again.");
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      pending_ = Pending{std::move(challenge->challenge_id), request};
       pipeline::Reply r("Confirm with your authenticator: send code NNNNNN");
       r.Text("Revoking every chat link of " + std::string(words[2]) + " at " +
              std::string(words[1]) + " needs a fresh confirmation.")
-          .Text("Send code followed by the 6 digits from your authenticator app, within 5 minutes.")
+          .Text(std::string(kCodeHint))
           .Note("The confirmation covers exactly this command, once.");
-      return r;
+      return BeginStepUp(who, request, std::move(r));
     }
     // code NNNNNN
     std::optional<Pending> pending;
@@ -531,25 +783,65 @@ class ChatSession final : public http::WebSocketSession,
       pending.swap(pending_);
     }
     if (!pending) {
-      return say("There is nothing waiting for a code.");
+      return Say("There is nothing waiting for a code.");
     }
     if (words.size() != 2) {
-      return say("Usage: code NNNNNN");
+      return Say("Usage: code NNNNNN");
     }
     if (auto st = auth.CompleteStepUp(pending->challenge, principal, words[1]); !st) {
-      return say("Not confirmed (" + ReasonOf(st.error()) + "); nothing changed. Send the command again.");
+      return Say("Not confirmed (" + ReasonOf(st.error()) +
+                 "); nothing changed. Send the command again.");
     }
     auto consumed = auth.ConsumeStepUp(principal, pending->request);
     if (!consumed || !*consumed) {
-      return say("The confirmation was already used or expired; nothing changed.");
+      return Say("The confirmation was already used or expired; nothing changed.");
     }
     const std::vector<std::string_view> parts = core::Split(pending->request, '\n');
-    auto revoked = state_->deps.revoke(std::string(parts[1]), std::string(parts[2]));
-    if (!revoked) {
-      return say("opsgate could not revoke right now; nothing changed. Try again.");
+    if (parts[0] == "revoke") {
+      auto revoked = state_->deps.revoke(std::string(parts[1]), std::string(parts[2]));
+      if (!revoked) {
+        return Say("opsgate could not revoke right now; nothing changed. Try again.");
+      }
+      return Say("Revoked: " + std::to_string(*revoked) + " chat account link(s) of " +
+                 std::string(parts[2]) + " at " + std::string(parts[1]) + " removed.");
     }
-    return say("Revoked: " + std::to_string(*revoked) + " chat account link(s) of " +
-               std::string(parts[2]) + " at " + std::string(parts[1]) + " removed.");
+    // The confirmed request, exactly as bound, with MFA as of now.
+    pipeline::Principal fresh = who;
+    fresh.mfa_at = state_->deps.clock.Now();
+    if (parts[0] == "approve" || parts[0] == "deny") {
+      return Vote(m, fresh, std::string(parts[0]), std::string(parts[1]));
+    }
+    pipeline::Message again = m;
+    again.text = pending->request.substr(pending->request.find('\n') + 1);
+    return Redecide(info, fresh, again);
+  }
+
+  // After a step-up: decides the confirmed command again, records that decision (it is
+  // what the action runs under), then acts on it. On the worker queue, so it may wait.
+  pipeline::Reply Redecide(const identity::local::SessionInfo& info,
+                           const pipeline::Principal& principal, const pipeline::Message& m) {
+    const WebChatDeps& deps = state_->deps;
+    pipeline::Planned planned =
+        pipeline::Plan(m, principal, deps.understand, deps.authorizer, deps.clock.Now());
+    audit::Record r;
+    r.kind = audit::RecordKind::kDecision;
+    r.timestamp_ms = UnixMillis(deps.clock.Now());
+    r.platform = "webchat";
+    r.workspace = "local";
+    r.user = m.user_id;
+    r.principal = principal.Id();
+    r.correlation_id = m.correlation_id;
+    r.result = "accepted";
+    r.text = audit::Field::Plain(state_->Redact(m.text));
+    r.reason = "after MFA step-up";
+    pipeline::DescribeForAudit(planned, r);
+    if (!deps.audit.AppendAndWait(std::move(r))) {
+      return Say("opsgate cannot record your request right now, so it does not act on it.");
+    }
+    if (planned.decision && planned.decision->effect == policy::Decision::Effect::kNeedsMfa) {
+      return Say("Still not allowed after the confirmation: " + planned.decision->reason);
+    }
+    return Act(info, principal, m, planned);
   }
 
   static std::vector<std::string_view> Words(std::string_view text) {
@@ -579,7 +871,19 @@ class ChatSession final : public http::WebSocketSession,
 }  // namespace
 
 WebChat::WebChat(WebChatDeps deps, WebChatOptions options)
-    : state_(std::make_shared<State>(deps, options)) {}
+    : state_(std::make_shared<State>(deps, options)) {
+  if (deps.notifier != nullptr) {
+    // A requester hears about their approval request in every open web chat tab.
+    deps.notifier->Register(
+        "webchat", [weak = std::weak_ptr<State>(state_)](const pipeline::PendingAction& to,
+                                                         const pipeline::Reply& reply) {
+          if (auto state = weak.lock()) {
+            (void)state->SendTo([&](const State::PeerEntry& e) { return e.user_id == to.user_id; },
+                                state->ReplyFrame(reply));
+          }
+        });
+  }
+}
 
 WebChat::~WebChat() { Shutdown(); }
 

@@ -40,6 +40,9 @@
 #include "opsgate/http/router.h"
 #include "opsgate/identity/local/local_auth.h"
 #include "opsgate/identity/oidc/relying_party.h"
+#include "opsgate/pipeline/approvals.h"
+#include "opsgate/pipeline/authorizer.h"
+#include "opsgate/pipeline/dispatcher.h"
 #include "opsgate/redact/redactor.h"
 #include "opsgate/telemetry/log.h"
 #include "opsgate/telemetry/metrics.h"
@@ -57,6 +60,15 @@ struct WebChatDeps {
   // every chat-platform link of that principal. Null when identity linking is off.
   std::function<core::Result<int64_t>(const std::string& issuer, const std::string& subject)>
       revoke;
+  // Policy (docs/policy.md): commands are understood, decided, audited with the
+  // decision, then denied, stepped up (`code NNNNNN`), sent for approval or run. Null
+  // authorizer/dispatcher: built-ins only.
+  pipeline::Authorizer* authorizer = nullptr;
+  pipeline::Dispatcher* dispatcher = nullptr;
+  pipeline::ApprovalDesk* approvals = nullptr;  // `approvals`, `approve ID`, `deny ID`
+  pipeline::UnderstandEnv understand{};
+  // The web chat registers "webchat" here: requesters hear about their approvals.
+  pipeline::Notifier* notifier = nullptr;
 };
 
 struct WebChatOptions {

@@ -638,6 +638,8 @@ pipeline::Message ToMessage(const SlashCommand& c) {
   m.reply_to.channel_id = c.channel_id;
   m.reply_to.response_url = c.response_url;
   m.reply_to.ephemeral = true;
+  // Slack's conversation ids: D… for a direct message with the bot.
+  m.is_direct = c.channel_id.rfind('D', 0) == 0;
   return m;
 }
 
@@ -658,6 +660,7 @@ std::optional<pipeline::Message> ToMessage(const EventCallback& e) {
   } else {
     m.text = UnescapeSlackText(core::Trim(e.text));
     m.reply_to.thread_id = e.thread_ts;
+    m.is_direct = true;  // message.im
   }
   return m;
 }

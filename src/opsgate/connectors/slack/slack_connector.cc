@@ -14,6 +14,13 @@
 namespace opsgate::connectors::slack {
 namespace {
 
+// How a Slack user refreshes MFA: a fresh sign-in through the link flow.
+std::string StepUpHint(std::string_view invocation) {
+  return "Run " + std::string(invocation) +
+         " link and sign in again with MFA at your identity provider, then send the "
+         "command again.";
+}
+
 constexpr std::string_view kRequestScope = "slack.request";
 constexpr std::string_view kEventScope = "slack.event";
 
@@ -99,6 +106,22 @@ SlackConnector::SlackConnector(SlackSettings settings, ConnectorDeps& deps)
   for (size_t i = 0; i < kReasons.size(); ++i) {
     counters_->reasons[i] = &counters_->rejections->With({kReasons[i]});
   }
+  if (deps_.notifier != nullptr) {
+    // A requester on Slack hears about their approval request in the thread or channel
+    // they asked in.
+    deps_.notifier->Register(
+        "slack", [this](const pipeline::PendingAction& to, const pipeline::Reply& reply) {
+          pipeline::Message m;
+          m.platform = "slack";
+          m.workspace_id = to.workspace;
+          m.user_id = to.user_id;
+          m.reply_to.channel_id = to.channel.empty() ? to.user_id : to.channel;
+          m.reply_to.thread_id = to.thread;
+          SlackReply rendered = RenderReply(reply);
+          rendered.ephemeral = false;
+          PostMessage(m, rendered, to.correlation_id);
+        });
+  }
 }
 
 core::Status SlackConnector::RegisterRoutes(http::Router& router) {
@@ -162,18 +185,60 @@ identity::ResolvedIdentity SlackConnector::Resolve(const pipeline::Message& mess
   return std::move(*who);
 }
 
+pipeline::Planned SlackConnector::PlanFor(const pipeline::Message& message,
+                                          const identity::ResolvedIdentity& who) const {
+  const bool policy_on = deps_.linker != nullptr && deps_.authorizer != nullptr;
+  return pipeline::Plan(message, who.principal, deps_.understand,
+                        policy_on ? deps_.authorizer : nullptr, message.received_at);
+}
+
 pipeline::Reply SlackConnector::Answer(const pipeline::Message& message,
                                        std::string_view invocation,
-                                       const identity::ResolvedIdentity& who) {
+                                       const identity::ResolvedIdentity& who,
+                                       const pipeline::Planned& planned) {
   using identity::ResolvedIdentity;
-  const pipeline::ParsedBuiltin command = pipeline::ParseBuiltin(message.text);
+  using Kind = pipeline::Understanding::Kind;
+  const pipeline::Understanding& u = planned.understanding;
   const pipeline::BuiltinEnv env{invocation, message.received_at, deps_.linker != nullptr};
-  const bool linked = who.state == ResolvedIdentity::State::kLinked;
+  // With identity linking, an unlinked asker gets help and link only (also before a
+  // policy is wired, as in connector tests without an authorizer).
+  const bool bypass = u.kind == Kind::kBuiltin && pipeline::BuiltinBypassesPolicy(u.builtin);
+  const bool linked = who.state == ResolvedIdentity::State::kLinked && who.principal;
+  if (planned.needs_link || (deps_.linker != nullptr && !linked && !bypass)) {
+    return pipeline::NeedsLinkReply(env, who.state == ResolvedIdentity::State::kExpired);
+  }
+  switch (u.kind) {
+    case Kind::kInvalid:
+    case Kind::kMissingSlots:
+      return pipeline::CommandProblemReply(u);
+    case Kind::kNotUnderstood:
+      return pipeline::AnswerBuiltin(pipeline::ParseBuiltin(message.text), message, who.principal,
+                                     env);
+    case Kind::kCommand:
+      if (!planned.decision || !who.principal || deps_.dispatcher == nullptr) {
+        pipeline::Reply r("Commands need identity linking, which is not configured here.");
+        r.Text(
+            "opsgate runs commands only for people whose identity it knows; this opsgate "
+            "has no identity linking (identity.oidc), so it cannot run " +
+            u.request.action + ".");
+        return r;
+      }
+      break;
+    case Kind::kBuiltin:
+      break;
+  }
+  // Commands, and built-ins the policy did not simply allow, follow the decision.
+  if (u.kind == Kind::kCommand ||
+      (planned.decision && planned.decision->effect != policy::Decision::Effect::kAllow)) {
+    return deps_.dispatcher->Decided(
+        message, *who.principal, planned, StepUpHint(invocation),
+        [&](const store::ApprovalRequest&, const pipeline::PendingAction&, const policy::Approval&,
+            const pipeline::Reply& ask) { return AskApprovers(message, ask); });
+  }
+  // Parsed again from the live message (a ParsedBuiltin views the text it was given).
+  const pipeline::ParsedBuiltin command = pipeline::ParseBuiltin(message.text);
   if (deps_.linker == nullptr) {
     return pipeline::AnswerBuiltin(command, message, std::nullopt, env);
-  }
-  if (!linked && !pipeline::AllowedWithoutPrincipal(command.verb)) {
-    return pipeline::NeedsLinkReply(env, who.state == ResolvedIdentity::State::kExpired);
   }
   const store::PlatformAccount account{"slack", message.workspace_id, message.user_id};
   if (command.verb == pipeline::Builtin::kLink) {
@@ -202,10 +267,55 @@ pipeline::Reply SlackConnector::Answer(const pipeline::Message& message,
   return pipeline::AnswerBuiltin(command, message, who.principal, env);
 }
 
+std::string SlackConnector::AskApprovers(const pipeline::Message& origin,
+                                         const pipeline::Reply& ask) {
+  if (!settings_.bot_token) {
+    return {};
+  }
+  pipeline::Message to = origin;
+  to.reply_to.channel_id = settings_.approvals_channel.empty() ? origin.reply_to.channel_id
+                                                               : settings_.approvals_channel;
+  to.reply_to.thread_id.clear();
+  if (to.reply_to.channel_id.empty()) {
+    return {};
+  }
+  SlackReply rendered = RenderReply(ask);
+  rendered.ephemeral = false;
+  PostMessage(to, rendered, origin.correlation_id);
+  return settings_.approvals_channel.empty() ? "the approvers in this channel"
+                                             : "the approvers in <#" + to.reply_to.channel_id + ">";
+}
+
+SlackReply SlackConnector::AnswerVote(const pipeline::Message& message, const BlockAction& action,
+                                      const identity::ResolvedIdentity& who) {
+  const bool approve = action.action_id == kApproveActionId;
+  if (deps_.dispatcher == nullptr || deps_.linker == nullptr) {
+    pipeline::Reply r("Approvals need identity linking, which is not configured here.");
+    r.Text(r.text);
+    return RenderReply(r);
+  }
+  if (who.state != identity::ResolvedIdentity::State::kLinked || !who.principal) {
+    const pipeline::BuiltinEnv env{settings_.command, message.received_at, true};
+    return RenderReply(
+        pipeline::NeedsLinkReply(env, who.state == identity::ResolvedIdentity::State::kExpired));
+  }
+  pipeline::Dispatcher::VoteOutcome out =
+      deps_.dispatcher->Vote(message, action.value, *who.principal, approve);
+  SlackReply reply = RenderReply(out.for_voter);
+  using VoteOutcome = pipeline::VoteResult::Outcome;
+  // The approvers' message keeps its buttons until the request is decided.
+  const bool decided =
+      out.vote.outcome == VoteOutcome::kApproved || out.vote.outcome == VoteOutcome::kDenied;
+  reply.replace_original = decided;
+  reply.ephemeral = !decided;
+  return reply;
+}
+
 void SlackConnector::AuditAccepted(const pipeline::Message& message, std::string_view kind,
                                    std::string_view resource, const http::Request& request,
                                    const identity::ResolvedIdentity& who,
-                                   std::function<void()> act, http::Responder respond) {
+                                   const pipeline::Planned& planned, std::function<void()> act,
+                                   http::Responder respond) {
   audit::Record record;
   record.kind = audit::RecordKind::kRequest;
   record.timestamp_ms = UnixMillis(message.received_at);
@@ -219,6 +329,10 @@ void SlackConnector::AuditAccepted(const pipeline::Message& message, std::string
   record.result = "accepted";
   if (who.principal) {
     record.principal = who.principal->Id();
+  }
+  pipeline::DescribeForAudit(planned, record);
+  if (planned.decision) {
+    record.kind = audit::RecordKind::kDecision;
   }
   // Sensitive fields: the audit log seals them (audit.seal_fields, audit/sealing.h).
   record.user_name = audit::Field::Plain(message.user_name);
@@ -376,10 +490,12 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
         // Slack's 3-second rule: an empty 200 acknowledges without posting anything;
         // the answer goes to response_url once the request is on record.
         const identity::ResolvedIdentity who = Resolve(message);
+        pipeline::Planned planned = PlanFor(message, who);
         AuditAccepted(
-            message, "slash_command", settings_.command, *req, who,
-            [this, message, who, correlation_id = req->correlation_id] {
-              ReplyToResponseUrl(message, RenderReply(Answer(message, settings_.command, who)),
+            message, "slash_command", settings_.command, *req, who, planned,
+            [this, message, who, planned, correlation_id = req->correlation_id] {
+              ReplyToResponseUrl(message,
+                                 RenderReply(Answer(message, settings_.command, who, planned)),
                                  correlation_id);
             },
             std::move(answer));
@@ -431,11 +547,12 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
         message->correlation_id = req->correlation_id;
         message->received_at = deps_.clock.Now();
         const identity::ResolvedIdentity who = Resolve(*message);
+        pipeline::Planned planned = PlanFor(*message, who);
         AuditAccepted(
             *message, mention ? "app_mention" : "direct_message", message->reply_to.channel_id,
-            *req, who,
-            [this, m = *message, who, mention, correlation_id = req->correlation_id] {
-              const pipeline::Reply reply = Answer(m, "@opsgate", who);
+            *req, who, planned,
+            [this, m = *message, who, planned, mention, correlation_id = req->correlation_id] {
+              const pipeline::Reply reply = Answer(m, "@opsgate", who, planned);
               const bool is_link = pipeline::ParseBuiltin(m.text).verb == pipeline::Builtin::kLink;
               if (mention && is_link && deps_.linker != nullptr) {
                 // A link is for its owner only: to the asker's direct messages, not the
@@ -481,11 +598,16 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
         pipeline::Message message = ToMessage(actions);
         message.correlation_id = req->correlation_id;
         message.received_at = deps_.clock.Now();
+        const identity::ResolvedIdentity who = Resolve(message);
+        const BlockAction& clicked = actions.actions.front();
+        const bool vote =
+            clicked.action_id == kApproveActionId || clicked.action_id == kDenyActionId;
         AuditAccepted(
-            message, "block_actions", "", *req, Resolve(message),
-            [this, message, reply = AnswerAction(actions),
+            message, "block_actions", "", *req, who, pipeline::Planned{},
+            [this, message, who, vote, clicked, reply = vote ? SlackReply{} : AnswerAction(actions),
              correlation_id = req->correlation_id] {
-              ReplyToResponseUrl(message, reply, correlation_id);
+              ReplyToResponseUrl(message, vote ? AnswerVote(message, clicked, who) : reply,
+                                 correlation_id);
             },
             std::move(answer));
       },
@@ -693,6 +815,7 @@ core::Result<std::unique_ptr<Connector>> SlackConnectorFactory::Create(
   s.replay_window = c.replay_window;
   s.body_bytes = c.body_bytes;
   s.command = c.command;
+  s.approvals_channel = config.policy.approvals.slack_channel;
   deps.log.Info("slack.connector_on", {{"path", kEventsPath},
                                        {"api", http::RedactUrl(s.api_url)},
                                        {"teams", static_cast<uint64_t>(s.team_ids.size())},

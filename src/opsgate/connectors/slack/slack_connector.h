@@ -71,6 +71,9 @@ struct SlackSettings {
   std::chrono::seconds replay_window{300};
   size_t body_bytes = 256 * 1024;
   std::string command = "/ops";
+  // Channel id approval requests are posted to (policy.approvals.slack_channel); empty:
+  // the channel the request came from.
+  std::string approvals_channel;
 };
 
 class SlackConnector final : public Connector {
@@ -105,10 +108,14 @@ class SlackConnector final : public Connector {
   // reply) and answers 200 through `respond`; if the append fails, answers 503 and does
   // nothing (nothing may act on an unrecorded request).
   // `who` names the principal in the record (empty when unlinked).
+  // `planned` adds intent, slots, action, resource and the policy decision.
   void AuditAccepted(const pipeline::Message& message, std::string_view kind,
                      std::string_view resource, const http::Request& request,
-                     const identity::ResolvedIdentity& who, std::function<void()> act,
-                     http::Responder respond);
+                     const identity::ResolvedIdentity& who, const pipeline::Planned& planned,
+                     std::function<void()> act, http::Responder respond);
+  // Understands `message` and asks policy about it (on the I/O thread: no network).
+  pipeline::Planned PlanFor(const pipeline::Message& message,
+                            const identity::ResolvedIdentity& who) const;
   // Who sent `message` (deps_.linker); kNotLinked without linking or on a store error
   // (logged): an unknown asker gets only help and link.
   identity::ResolvedIdentity Resolve(const pipeline::Message& message);
@@ -116,7 +123,13 @@ class SlackConnector final : public Connector {
   // only for linked principals when identity linking is configured; link/unlink do
   // their store work here (on the audit writer's thread, after the record is durable).
   pipeline::Reply Answer(const pipeline::Message& message, std::string_view invocation,
-                         const identity::ResolvedIdentity& who);
+                         const identity::ResolvedIdentity& who, const pipeline::Planned& planned);
+  // An approve/deny button: the clicker's vote on the approval request in its value.
+  SlackReply AnswerVote(const pipeline::Message& message, const BlockAction& action,
+                        const identity::ResolvedIdentity& who);
+  // Posts an approval request to the approvers' channel; returns where (for the
+  // requester), empty if it could not be posted.
+  std::string AskApprovers(const pipeline::Message& origin, const pipeline::Reply& ask);
   Outcome Process(const http::Request& request, SlashCommand command, http::Responder& respond);
   Outcome Process(const http::Request& request, EventCallback event, http::Responder& respond);
   Outcome Process(const http::Request& request, BlockActions actions, http::Responder& respond);

@@ -278,7 +278,9 @@ TEST_F(SlackConnectorTest, AuditsTheRequestBeforeActingAndTheReplyOutcome) {
   EXPECT_EQ(records[0].correlation_id, "corr-1");
   EXPECT_EQ(records[0].platform, "slack");
   EXPECT_EQ(records[0].workspace, kTeam);
-  EXPECT_EQ(records[0].action, "slash_command");
+  // The record names what was asked (the built-in's opsgate action) and how (/ops).
+  EXPECT_EQ(records[0].action, "opsgate:Ping");
+  EXPECT_EQ(records[0].intent, "builtin.ping");
   EXPECT_EQ(records[0].result, "accepted");
   EXPECT_EQ(records[0].text, audit::Field::Plain("ping"));
   EXPECT_EQ(records[1].kind, audit::RecordKind::kOutcome);

@@ -1,0 +1,174 @@
+#include "opsgate/pipeline/dispatcher.h"
+
+#include <chrono>
+#include <string>
+#include <utility>
+
+#include "opsgate/core/check.h"
+
+namespace opsgate::pipeline {
+namespace {
+
+int64_t UnixMillis(core::Clock::WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+Reply Say(std::string text) {
+  Reply r(text);
+  r.Text(std::move(text));
+  return r;
+}
+
+}  // namespace
+
+Reply Dispatcher::Decided(const Message& message, const Principal& principal,
+                          const Planned& planned, std::string_view step_up,
+                          const AskApprovers& ask_approvers) {
+  OPSGATE_CHECK(planned.decision.has_value() && planned.request.has_value());
+  const policy::Decision& decision = *planned.decision;
+  const ActionRequest& action = planned.understanding.request;
+  switch (decision.effect) {
+    case policy::Decision::Effect::kDeny:
+      return DenyReply(decision, action);
+    case policy::Decision::Effect::kNeedsMfa:
+      return NeedsMfaReply(decision, action, step_up);
+    case policy::Decision::Effect::kAllow:
+      return Run(action, decision, principal.Id(), message.correlation_id, message.platform);
+    case policy::Decision::Effect::kNeedsApproval:
+      break;
+  }
+  if (deps_.approvals == nullptr) {
+    return Say(
+        "This needs approval, but approvals are not available on this opsgate; "
+        "nothing was done.");
+  }
+  auto opened = deps_.approvals->Open(message, action, *planned.request, decision);
+  if (!opened) {
+    deps_.log->Error("approval.open_failed", {{"error", opened.error().message},
+                                              {"correlation_id", message.correlation_id}});
+    return Say(
+        "opsgate could not open an approval request right now; nothing was done. "
+        "Try again.");
+  }
+  auto pending = DecodePendingAction(opened->request.payload);
+  OPSGATE_CHECK(pending.has_value());  // just encoded by Open()
+  const std::string requester = principal.email.empty() ? principal.subject : principal.email;
+  const Reply ask = ApprovalRequestReply(opened->request, *pending, opened->spec, requester);
+  std::string where = ask_approvers(opened->request, *pending, opened->spec, ask);
+  if (where.empty()) {
+    where = "the approvers (they can list pending requests with `approvals`)";
+  }
+  audit::Record r;
+  r.kind = audit::RecordKind::kApproval;
+  r.correlation_id = message.correlation_id;
+  r.platform = message.platform;
+  r.workspace = message.workspace_id;
+  r.channel = message.reply_to.channel_id;
+  r.user = message.user_id;
+  r.principal = principal.Id();
+  r.intent = action.intent;
+  r.action = action.action;
+  r.resource = action.resource;
+  r.decision = "needs_approval";
+  r.statement = decision.statement;
+  r.result = "requested";
+  r.reason = "approval " + opened->request.id +
+             " opened: " + std::to_string(opened->request.needed) + " from " +
+             opened->spec.approver_group;
+  deps_.audit->Append(std::move(r), [](core::Result<uint64_t>) {});
+  return ApprovalOpenedReply(opened->request, opened->spec, where);
+}
+
+Dispatcher::VoteOutcome Dispatcher::Vote(const Message& message, std::string_view id,
+                                         const Principal& approver, bool approve) {
+  VoteOutcome out;
+  if (deps_.approvals == nullptr) {
+    out.vote.message = "Approvals are not available on this opsgate.";
+    out.for_voter = Say(out.vote.message);
+    return out;
+  }
+  out.vote = deps_.approvals->Vote(id, approver, approve);
+  const VoteResult& v = out.vote;
+  audit::Record r;
+  r.kind = audit::RecordKind::kApproval;
+  r.correlation_id = v.pending ? v.pending->correlation_id : message.correlation_id;
+  r.platform = message.platform;
+  r.workspace = message.workspace_id;
+  r.channel = message.reply_to.channel_id;
+  r.user = message.user_id;
+  r.principal = approver.Id();
+  r.action = approve ? "opsgate:Approve" : "opsgate:Deny";
+  r.resource = "opsgate:approval/" + std::string(id).substr(0, 32);
+  switch (v.outcome) {
+    case VoteResult::Outcome::kRecorded:
+      r.result = "recorded";
+      break;
+    case VoteResult::Outcome::kApproved:
+      r.result = "approved";
+      break;
+    case VoteResult::Outcome::kDenied:
+      r.result = "denied";
+      break;
+    case VoteResult::Outcome::kRefused:
+      r.result = "refused";
+      break;
+  }
+  if (v.request) {
+    r.reason = "requester " + v.request->requester + "; " + v.message;
+  } else {
+    r.reason = v.message;
+  }
+  if (v.outcome == VoteResult::Outcome::kApproved || v.outcome == VoteResult::Outcome::kDenied) {
+    r.decision = std::string(policy::EffectName(v.decision.effect));
+    r.statement = v.decision.statement;
+  }
+  deps_.audit->Append(std::move(r), [](core::Result<uint64_t>) {});
+  out.for_voter = VoteReply(v);
+  if (v.outcome == VoteResult::Outcome::kApproved) {
+    const PendingAction& p = *v.pending;
+    out.for_requester =
+        Run(p.action, v.decision, p.request.principal.id, p.correlation_id, p.platform);
+    out.for_requester.text =
+        "Request " + v.request->id + " was approved. " + out.for_requester.text;
+    out.for_voter.Note("The requester was told.");
+  } else if (v.outcome == VoteResult::Outcome::kDenied && v.pending) {
+    out.for_requester = Say("Your request " + v.request->id + " (" + v.pending->action.action +
+                            ") was not approved: " + v.message);
+  }
+  if (!out.for_requester.text.empty() && deps_.notifier != nullptr &&
+      !deps_.notifier->Notify(*v.pending, out.for_requester)) {
+    deps_.log->Warn("approval.requester_not_told",
+                    {{"platform", v.pending->platform},
+                     {"correlation_id", v.pending->correlation_id},
+                     {"reason", "no connector serves the requester's platform"}});
+  }
+  return out;
+}
+
+Reply Dispatcher::Run(const ActionRequest& action, const policy::Decision& decision,
+                      const std::string& principal_id, const std::string& correlation_id,
+                      const std::string& platform) {
+  const core::Clock::WallTime now = deps_.clock->Now();
+  if (auto used = deps_.authorizer->RecordUse(decision, now); !used) {
+    deps_.log->Error("policy.rate_record_failed",
+                     {{"error", used.error().message}, {"correlation_id", correlation_id}});
+  }
+  const std::string service = action.action.substr(0, action.action.find(':'));
+  audit::Record r;
+  r.kind = audit::RecordKind::kOutcome;
+  r.timestamp_ms = UnixMillis(now);
+  r.correlation_id = correlation_id;
+  r.platform = platform;
+  r.principal = principal_id;
+  r.intent = action.intent;
+  r.action = action.action;
+  r.resource = action.resource;
+  r.decision = std::string(policy::EffectName(decision.effect));
+  r.statement = decision.statement;
+  r.result = "not_run";
+  r.reason = "no executor for '" + service + "' is configured";
+  deps_.audit->Append(std::move(r), [](core::Result<uint64_t>) {});
+  return NoExecutorReply(decision, action);
+}
+
+}  // namespace opsgate::pipeline
