@@ -695,6 +695,67 @@ TEST_F(GatewayLinking, ASlackAccountIsLinkedEndToEndAndThenKnownByItsPrincipal) 
   EXPECT_NE(Slash("ping").find("pong"), std::string::npos) << "linked askers may use ping";
 }
 
+// MFA from the provider (docs/identity.md): a Slack account linked through a login whose
+// ID token shows MFA carries its time, and `link` again forces a fresh provider login
+// (max_age=0), which is how a chat user gets a recent MFA.
+TEST_F(GatewayLinking, ReLinkingWithASecondFactorGivesTheSlackAccountAnMfaTime) {
+  // The principal opsgate resolves the Slack account to, read from its store.
+  const auto linked = [&]() -> std::optional<store::Principal> {
+    auto db = store::SqliteStore::Open(dir_.path() + "/data/opsgate.db");
+    EXPECT_TRUE(db.has_value()) << db.error();
+    if (!db) {
+      return std::nullopt;
+    }
+    store::SqliteIdentityStore ids(**db);
+    auto found = ids.Lookup({"slack", kTeam, "U0ADA"}, std::chrono::system_clock::now());
+    EXPECT_TRUE(found.has_value()) << found.error();
+    if (!found || found->state != store::LinkLookup::State::kLinked) {
+      return std::nullopt;
+    }
+    return found->principal;
+  };
+  // One browser throughout: it keeps the provider's session cookie between the links.
+  Browser browser(ca_);
+  const auto link = [&](bool otp) -> std::string {
+    const Browser::Page login = browser.Request(LinkUrlIn(Slash("link")));
+    EXPECT_EQ(login.status, 302) << login.error << login.body;
+    BrowseOptions opts;
+    opts.stop_at = base_ + "/auth/callback";
+    opts.otp = otp;
+    const std::string callback = Browse(browser, provider_->issuer(), login.location, opts);
+    EXPECT_EQ(callback.rfind(opts.stop_at, 0), 0u) << callback;
+    const Browser::Page done = browser.Request(callback);
+    EXPECT_EQ(done.status, 200) << done.error << done.body;
+    return login.location;
+  };
+
+  // First link, password only: linked, no MFA time.
+  const std::string first = link(/*otp=*/false);
+  EXPECT_EQ(first.find("max_age="), std::string::npos) << first;
+  auto principal = linked();
+  ASSERT_TRUE(principal.has_value());
+  EXPECT_EQ(principal->subject, "user-alice-0001");
+  EXPECT_FALSE(principal->mfa_at.has_value());
+
+  // `link` again: max_age=0, so the provider asks for the password (and here the second
+  // factor) again instead of reusing its session; the ID token's amr is ["pwd","otp"].
+  const auto before = std::chrono::system_clock::now();
+  const std::string again = link(/*otp=*/true);
+  EXPECT_NE(again.find("max_age=0"), std::string::npos) << again;
+  principal = linked();
+  ASSERT_TRUE(principal.has_value());
+  ASSERT_TRUE(principal->mfa_at.has_value()) << "the fresh login showed MFA";
+  // auth_time has whole seconds.
+  EXPECT_GE(*principal->mfa_at, before - std::chrono::seconds(2));
+  EXPECT_LE(*principal->mfa_at, std::chrono::system_clock::now());
+  EXPECT_NE(Slash("whoami").find("user-alice-0001"), std::string::npos);
+
+  // The links are on record, the second one as shown with MFA.
+  const auto shown = testing::RunOpsgate({"audit", "show", "--config", config_});
+  EXPECT_NE(shown.out.find("identity.link"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("ok_mfa"), std::string::npos) << shown.out;
+}
+
 // An administrator of the web chat revokes a principal's chat links, after a TOTP
 // step-up bound to that exact command.
 TEST_F(GatewayLinking, AnAdministratorRevokesLinksAfterAStepUp) {

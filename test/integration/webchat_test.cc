@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include <csignal>
+#include <fstream>
 #include <regex>
 
 #include "opsgate/crypto/hash.h"
@@ -208,6 +210,108 @@ TEST_F(WebChatEndToEnd, RefusalsChangeNothing) {
   }
   EXPECT_EQ(last.status, 429) << last.body;
   EXPECT_TRUE(last.Header("Retry-After").has_value());
+}
+
+// Issue 6's "done when" through the running binary: the same administrator is allowed,
+// denied, asked for MFA (and let through after `code NNNNNN`), and asked for approval
+// (and let through once approved), by a policy file loaded on SIGHUP; the reason is in
+// the chat and every decision is in the audit log.
+TEST_F(WebChatEndToEnd, PolicyAllowsDeniesStepsUpAndAsksForApproval) {
+  const std::string data = dir_.path() + "/data";
+  {
+    std::ofstream policy(data + "/policy.yaml", std::ios::trunc);
+    policy << R"(version: 1
+statements:
+  - {id: builtins, effect: allow, principals: {users: ["*"]},
+     actions: ["opsgate:WhoAmI", "opsgate:Ping"], resources: ["*"], conditions: {allow_dm: true}}
+  - {id: look, effect: allow, principals: {groups: [admins]}, actions: ["ec2:Describe*"],
+     resources: ["*"], conditions: {allow_dm: true}}
+  - {id: no-waf, effect: deny, principals: {users: ["*"]}, actions: ["waf:*"], resources: ["*"]}
+  - id: stop-with-fresh-mfa
+    effect: allow
+    principals: {roles: [admin]}
+    actions: ["ec2:StopInstances"]
+    resources: ["arn:aws:ec2:eu-west-1:*:instance/*"]
+    conditions: {allow_dm: true, mfa_max_age: 1s}
+  - id: reboot-with-approval
+    effect: allow
+    principals: {groups: [admins]}
+    actions: ["ec2:RebootInstances"]
+    resources: ["arn:aws:ec2:*:*:instance/*"]
+    conditions:
+      allow_dm: true
+      approval: {count: 1, approver_group: admins, requester_excluded: false}
+)";
+  }
+  const size_t from = server_->StderrLineCount();
+  server_->Signal(SIGHUP);
+  ASSERT_TRUE(server_->WaitForLog("\"statements\":5", 10s, from)) << server_->Stderr();
+
+  const std::string secret = EnrolAdmin();
+  const auto [cookie, csrf] = SignIn(secret);
+  auto chat = Chat(cookie, base_);
+  ASSERT_TRUE(chat.client) << chat.status << " " << chat.body << chat.error;
+  EXPECT_EQ(Next(*chat.client).at("type").as_string(), "hello");
+  const auto say = [&](const std::string& text) {
+    EXPECT_TRUE(chat.client->Send(json::serialize(json::object{{"type", "say"}, {"text", text}})));
+    return json::serialize(Next(*chat.client));
+  };
+
+  // Allowed: nothing can run EC2 yet in this build, and the reply says so.
+  std::string r = say("ec2 describe i-0ABC1234 region=eu-west-1");
+  EXPECT_NE(r.find("Allowed, not run"), std::string::npos) << r;
+  EXPECT_NE(r.find("statement look"), std::string::npos) << r;
+  // Denied, with the reason.
+  r = say("waf block_ip 203.0.113.9");
+  EXPECT_NE(r.find("Not allowed"), std::string::npos) << r;
+  EXPECT_NE(r.find("no-waf"), std::string::npos) << r;
+  // Written wrongly: what is wrong, and how to write it.
+  r = say("ec2 stop i-12");
+  EXPECT_NE(r.find("instance"), std::string::npos) << r;
+
+  // Needs MFA: the sign-in's MFA is older than the statement's 1 s.
+  std::this_thread::sleep_for(1200ms);
+  r = say("ec2 stop i-0abc1234 region=eu-west-1");
+  EXPECT_NE(r.find("Confirm it is you"), std::string::npos) << r;
+  EXPECT_NE(r.find("stop-with-fresh-mfa"), std::string::npos) << r;
+  r = say("code 000000");  // wrong code: refused, and the step-up is used up
+  EXPECT_NE(r.find("Not confirmed"), std::string::npos) << r;
+  r = say("ec2 stop i-0abc1234 region=eu-west-1");
+  EXPECT_NE(r.find("Confirm it is you"), std::string::npos) << r;
+  r = say("code " + Code(secret, 1));
+  EXPECT_NE(r.find("Allowed, not run"), std::string::npos) << r;
+  EXPECT_NE(r.find("stop-with-fresh-mfa"), std::string::npos) << r;
+
+  // Needs approval: a request id, listed for approvers, approved once, then released.
+  r = say("ec2 reboot i-0abc1234 region=eu-west-1");
+  EXPECT_NE(r.find("Waiting for approval"), std::string::npos) << r;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r, m, std::regex("Request ([0-9A-Z]{8}) needs 1 approval"))) << r;
+  const std::string id = m[1];
+  r = say("approvals");
+  EXPECT_NE(r.find(id), std::string::npos) << r;
+  EXPECT_TRUE(chat.client->Send(
+      json::serialize(json::object{{"type", "say"}, {"text", "approve " + id}})));
+  // Two frames: the requester's notice (the same person here) and the voter's answer.
+  const std::string first = json::serialize(Next(*chat.client));
+  const std::string second = json::serialize(Next(*chat.client));
+  EXPECT_NE((first + second).find("was approved"), std::string::npos) << first << second;
+  EXPECT_NE((first + second).find("approved (1 of 1)"), std::string::npos) << first << second;
+  r = say("approve " + id);
+  EXPECT_NE(r.find("already approved"), std::string::npos) << r;
+  chat.client->Close();
+
+  // Every decision is on record with its statement, and the log verifies.
+  const std::string config = data + "/opsgate.yaml";
+  const auto shown = RunOpsgate({"audit", "show", "--config", config});
+  for (const char* expected :
+       {"\"decision\":\"allow\"", "\"decision\":\"deny\"", "\"decision\":\"needs_mfa\"",
+        "\"decision\":\"needs_approval\"", "\"statement\":\"look\"", "\"statement\":\"no-waf\"",
+        "\"statement\":\"stop-with-fresh-mfa\"", "\"statement\":\"reboot-with-approval\"",
+        "\"action\":\"opsgate:Approve\"", "\"result\":\"not_run\"", "\"intent\":\"ec2.reboot\""}) {
+    EXPECT_NE(shown.out.find(expected), std::string::npos) << expected << "\n" << shown.out;
+  }
+  EXPECT_EQ(RunOpsgate({"audit", "verify", "--config", config}).exit_code, 0);
 }
 
 }  // namespace

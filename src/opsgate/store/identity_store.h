@@ -87,6 +87,9 @@ struct VerifiedPrincipal {
   std::string subject;
   std::optional<std::string> email;
   std::vector<std::string> groups;
+  // When this login showed MFA (the ID token's amr named a second factor): its auth_time,
+  // or the time of the login. nullopt when the login did not show MFA.
+  std::optional<core::Clock::WallTime> mfa_at{};
 };
 
 // A stored principal.
@@ -100,6 +103,9 @@ struct Principal {
   // Last successful login at the provider; expires_at = last_verified_at + link TTL.
   core::Clock::WallTime last_verified_at{};
   core::Clock::WallTime expires_at{};
+  // Last login whose ID token showed MFA; nullopt when none did. Only ever moves forward:
+  // a later login without MFA (or with an older MFA time) leaves it as it was.
+  std::optional<core::Clock::WallTime> mfa_at{};
 };
 
 struct LinkLookup {
@@ -146,15 +152,17 @@ class IdentityStore {
 
   // Records a successful login of `who` and links `account` to it, in one transaction:
   // creates or refreshes the principal (email, groups, last_verified_at = now,
-  // expires_at = now + link_ttl; linked_at is kept) and points the account at it,
-  // replacing any earlier link of that account. Returns the principal.
+  // expires_at = now + link_ttl; linked_at is kept; mfa_at = who.mfa_at when that is set
+  // and later than the stored one, else kept) and points the account at it, replacing
+  // any earlier link of that account. Returns the principal.
   [[nodiscard]] virtual core::Result<Principal> Link(const PlatformAccount& account,
                                                      const VerifiedPrincipal& who,
                                                      core::Clock::WallTime now,
                                                      std::chrono::seconds link_ttl) = 0;
 
   // Refreshes a principal after a re-verification login (step-up, periodic re-check)
-  // without touching links. kNotFound when the principal does not exist.
+  // without touching links; mfa_at as for Link. kNotFound when the principal does not
+  // exist.
   [[nodiscard]] virtual core::Result<Principal> Reverify(const VerifiedPrincipal& who,
                                                          core::Clock::WallTime now,
                                                          std::chrono::seconds link_ttl) = 0;

@@ -12,6 +12,7 @@
 
 #include "opsgate/core/strings.h"
 #include "opsgate/http/cookies.h"
+#include "opsgate/identity/oidc/mfa.h"
 #include "opsgate/pipeline/builtins.h"
 
 namespace opsgate::webchat {
@@ -476,6 +477,9 @@ class ChatSession final : public http::WebSocketSession,
     r.user = m.user_id;
     r.principal = principal.Id();
     r.result = "accepted";
+    r.correlation_id = "webchat-" + std::to_string(UnixMillis(m.received_at)) + "-" +
+                       std::to_string(sequence_.fetch_add(1));
+    m.correlation_id = r.correlation_id;
     // What runs once the request is on record (on the worker queue, never before).
     std::function<pipeline::Reply()> act;
     if (type == "say") {
@@ -505,9 +509,6 @@ class ChatSession final : public http::WebSocketSession,
       SendError("unknown_type", "type must be say or click");
       return;
     }
-    r.correlation_id = "webchat-" + std::to_string(UnixMillis(m.received_at)) + "-" +
-                       std::to_string(sequence_.fetch_add(1));
-    m.correlation_id = r.correlation_id;
     // The answer is worked out and sent only once the request is on record.
     auto self = shared_from_this();
     state_->Audit(std::move(r), [self, act = std::move(act)](bool durable) {
@@ -897,11 +898,7 @@ void WebChat::SetRevoke(
 http::Response WebChat::SignedInThroughProvider(const identity::oidc::Identity& who,
                                                 const http::Request& request) {
   State& s = *state_;
-  bool mfa = false;
-  for (const std::string& method : who.amr) {
-    mfa = mfa || method == "mfa" || method == "otp" || method == "hwk" || method == "swk" ||
-          method == "fido" || method == "sms";
-  }
+  const bool mfa = identity::oidc::ShowsMfa(who);
   auto session = s.deps.auth.CreateOidcSession(who.issuer, who.subject, mfa);
   audit::Record r;
   r.correlation_id = request.correlation_id;

@@ -5,10 +5,13 @@
 #include <boost/json.hpp>
 
 #include <cstdlib>
+#include <regex>
 #include <thread>
 
 #include "opsgate/connectors/slack/verifier.h"
 #include "opsgate/http/client/fake_http_client.h"
+#include "opsgate/intents/intents.h"
+#include "opsgate/store/sqlite/sqlite_policy_store.h"
 #include "opsgate/store/sqlite/sqlite_seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
 #include "test/fakes/fake_clock.h"
@@ -61,10 +64,11 @@ std::string MentionBody(std::string_view text, std::string_view event_id = "Ev00
   return boost::json::serialize(env);
 }
 
-std::string ActionsBody(std::string_view action_id, std::string_view response_url) {
+std::string ActionsBody(std::string_view action_id, std::string_view response_url,
+                        std::string_view value = "dlg-42", std::string_view user = "U2CERLKJA") {
   boost::json::object payload{
       {"type", "block_actions"},
-      {"user", {{"id", "U2CERLKJA"}, {"username", "roadrunner"}, {"team_id", kTeam}}},
+      {"user", {{"id", user}, {"username", "roadrunner"}, {"team_id", kTeam}}},
       {"team", {{"id", kTeam}, {"domain", "t"}}},
       {"api_app_id", "A0APP"},
       {"container",
@@ -76,7 +80,7 @@ std::string ActionsBody(std::string_view action_id, std::string_view response_ur
       {"actions", boost::json::array{{{"type", "button"},
                                       {"action_id", action_id},
                                       {"block_id", "b1"},
-                                      {"value", "dlg-42"},
+                                      {"value", value},
                                       {"action_ts", "1531420618.1"}}}}};
   return "payload=" + FormEncode(boost::json::serialize(payload));
 }
@@ -492,6 +496,158 @@ TEST_F(SlackConnectorTest, ALinkedAskerIsNamedInTheAuditRecordAndInWhoami) {
   const std::string body = http_.Requests()[0].body;
   EXPECT_NE(body.find("alice at https://idp.example"), std::string::npos) << body;
   EXPECT_EQ(audit_.records().at(0).principal, "https://idp.example|alice");
+}
+
+// Policy in the Slack path: decisions answered in the chat and recorded, approvals
+// posted to the approvers' channel and decided by a button.
+class SlackPolicyTest : public SlackConnectorTest {
+ protected:
+  SlackPolicyTest()
+      : holder_(Policy()),
+        rates_(*store_),
+        approvals_(*store_),
+        authorizer_(holder_, &rates_),
+        desk_(approvals_, authorizer_, clock_, Approvals()),
+        dispatcher_({&authorizer_, &desk_, &audit_, &clock_, &log_, &notifier_}) {
+    linker_.who.state = identity::ResolvedIdentity::State::kLinked;
+    linker_.who.principal = Person("alice");
+    deps_->linker = &linker_;
+    deps_->authorizer = &authorizer_;
+    deps_->dispatcher = &dispatcher_;
+    deps_->understand.catalogue = &catalogue_;
+    deps_->understand.defaults.region = "eu-west-1";
+    deps_->notifier = &notifier_;
+  }
+
+  static std::shared_ptr<const policy::Policy> Policy() {
+    auto p = policy::ParsePolicy(R"(
+statements:
+  - id: reboot-with-a-lead
+    effect: allow
+    principals: {groups: [ops]}
+    actions: ["ec2:RebootInstances"]
+    resources: ["arn:aws:ec2:*:*:instance/*"]
+    conditions: {approval: {count: 1, approver_group: leads}}
+)",
+                                 "test.yaml");
+    EXPECT_TRUE(p.has_value());
+    return std::make_shared<const policy::Policy>(std::move(*p));
+  }
+  static config::ApprovalsConfig Approvals() {
+    config::ApprovalsConfig a;
+    a.slack_channel = "C0APPROVE";
+    return a;
+  }
+  pipeline::Principal Person(std::string name) {
+    pipeline::Principal p;
+    p.issuer = "https://idp.example";
+    p.subject = name;
+    p.email = name + "@example.com";
+    p.groups = name == "alice" ? std::vector<std::string>{"ops"} : std::vector<std::string>{"leads"};
+    p.mfa_at = clock_.Now();
+    return p;
+  }
+  SlackConnector& PolicyConnector() {
+    SlackSettings s;
+    s.signing_secret = core::Secret(std::string(kDocSecret));
+    s.bot_token = core::Secret(std::string(kBotToken));
+    s.api_url = "https://slack.test/api";
+    s.team_ids = {std::string(kTeam)};
+    s.approvals_channel = "C0APPROVE";
+    connector_ = std::make_unique<SlackConnector>(std::move(s), *deps_);
+    return *connector_;
+  }
+  // Waits (bounded) until the fake client has seen `n` requests, leaving the sender on.
+  bool WaitForCount(size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (http_.RequestCount() >= n && sender_->queued() == 0) {
+        return http_.RequestCount() == n;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    return false;
+  }
+
+  FakeLinker linker_;
+  intents::Catalogue catalogue_ = intents::DefaultCatalogue();
+  pipeline::PolicyHolder holder_;
+  store::SqliteRateEventStore rates_;
+  store::SqliteApprovalStore approvals_;
+  pipeline::Authorizer authorizer_;
+  pipeline::Notifier notifier_;
+  pipeline::ApprovalDesk desk_;
+  pipeline::Dispatcher dispatcher_;
+};
+
+TEST_F(SlackPolicyTest, DeniedCommandGetsTheReasonAndADecisionRecord) {
+  auto& c = PolicyConnector();
+  ASSERT_EQ(c.Handle(SignedForm(SlashBody("ec2 stop i-0abc1234"))).status, 200);
+  ASSERT_TRUE(WaitForRequests(1)) << Logs();
+  const std::string body = http_.Requests()[0].body;
+  EXPECT_NE(body.find("Not allowed"), std::string::npos) << body;
+  EXPECT_NE(body.find("default-deny"), std::string::npos) << body;
+  const audit::Record r = audit_.records().at(0);
+  EXPECT_EQ(r.kind, audit::RecordKind::kDecision);
+  EXPECT_EQ(r.decision, "deny");
+  EXPECT_EQ(r.statement, "default-deny");
+  EXPECT_EQ(r.intent, "ec2.stop");
+  EXPECT_EQ(r.resource, "arn:aws:ec2:eu-west-1:*:instance/i-0abc1234");
+  EXPECT_EQ(r.principal, "https://idp.example|alice");
+}
+
+TEST_F(SlackPolicyTest, ApprovalGoesToTheApproversChannelAndAButtonReleasesIt) {
+  auto& c = PolicyConnector();
+  ASSERT_EQ(c.Handle(SignedForm(SlashBody("ec2 reboot i-0abc1234"))).status, 200);
+  // The approvers' channel gets the request (chat.postMessage), the asker a notice.
+  ASSERT_TRUE(WaitForCount(2)) << Logs();
+  std::string ask;
+  std::string notice;
+  for (const auto& req : http_.Requests()) {
+    (req.url.find("chat.postMessage") != std::string::npos ? ask : notice) = req.body;
+  }
+  EXPECT_NE(ask.find("\"channel\":\"C0APPROVE\""), std::string::npos) << ask;
+  EXPECT_NE(ask.find(std::string(kApproveActionId)), std::string::npos) << ask;
+  EXPECT_NE(notice.find("Waiting for approval"), std::string::npos) << notice;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(ask, m, std::regex("\"value\":\"([0-9A-Z]{8})\""))) << ask;
+  const std::string id = m[1];
+
+  // The requester's own click does not count.
+  clock_.Advance(1s);
+  ASSERT_EQ(c.Handle(SignedForm(ActionsBody(kApproveActionId, "https://hooks.slack.com/a/1", id)))
+                .status,
+            200);
+  ASSERT_TRUE(WaitForCount(3)) << Logs();
+  EXPECT_NE(http_.Requests()[2].body.find("your own request"), std::string::npos)
+      << http_.Requests()[2].body;
+
+  // A lead's click approves it: their message is replaced, the requester is told.
+  linker_.who.principal = Person("bob");
+  clock_.Advance(1s);
+  ASSERT_EQ(c.Handle(SignedForm(ActionsBody(kApproveActionId, "https://hooks.slack.com/a/2", id,
+                                            "U0BOB")))
+                .status,
+            200);
+  ASSERT_TRUE(WaitForRequests(5)) << Logs();
+  std::string voter;
+  std::string told;
+  const auto requests = http_.Requests();
+  for (size_t i = 3; i < 5; ++i) {
+    const auto& req = requests[i];
+    (req.url.find("chat.postMessage") != std::string::npos ? told : voter) = req.body;
+  }
+  EXPECT_NE(voter.find("approved (1 of 1)"), std::string::npos) << voter << "\n" << told;
+  EXPECT_NE(voter.find("\"replace_original\":true"), std::string::npos) << voter;
+  EXPECT_NE(told.find("was approved"), std::string::npos) << told;
+  EXPECT_NE(told.find("\"channel\":\"C0123\""), std::string::npos) << told;
+  bool approval_recorded = false;
+  for (const auto& r : audit_.records()) {
+    approval_recorded = approval_recorded || (r.kind == audit::RecordKind::kApproval &&
+                                              r.principal == "https://idp.example|bob" &&
+                                              r.result == "approved");
+  }
+  EXPECT_TRUE(approval_recorded);
 }
 
 TEST_F(SlackConnectorTest, AnIdentityStoreFailureLeavesTheAskerUnlinked) {

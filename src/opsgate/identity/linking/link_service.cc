@@ -82,6 +82,7 @@ pipeline::Principal ToPipelinePrincipal(const store::Principal& p) {
   out.email = p.email.value_or("");
   out.groups = p.groups;
   out.linked_until = p.expires_at;
+  out.mfa_at = p.mfa_at;
   return out;
 }
 
@@ -250,7 +251,19 @@ http::Response LinkService::Login(const http::Request& request) {
                   nullptr);
   }
   const store::PlatformAccount account = (*taken)->account;
-  return Redirect(request, "link", &account);
+  // A re-link (the account is linked, or was until the link expired) is how a chat user
+  // refreshes MFA: max_age=0 makes the provider authenticate afresh instead of reusing
+  // its session, and the callback then checks that auth_time is now.
+  auto existing = identities_.Lookup(account, clock_.Now());
+  if (!existing) {
+    return Refuse(request, 503, "store_unavailable", "opsgate cannot reach its store right now.",
+                  &account);
+  }
+  std::optional<std::chrono::seconds> max_age;
+  if (existing->state != store::LinkLookup::State::kNotLinked) {
+    max_age = std::chrono::seconds(0);
+  }
+  return Redirect(request, "link", &account, max_age);
 }
 
 http::Response LinkService::SignIn(const http::Request& request) {
@@ -261,7 +274,8 @@ http::Response LinkService::SignIn(const http::Request& request) {
 }
 
 http::Response LinkService::Redirect(const http::Request& request, const std::string& purpose,
-                                     const store::PlatformAccount* account) {
+                                     const store::PlatformAccount* account,
+                                     std::optional<std::chrono::seconds> max_age) {
   auto binding = oidc::NewLinkToken();  // 32 random bytes, base64url
   if (!binding) {
     return Refuse(request, 503, "no_randomness", "opsgate could not make a login.", account);
@@ -274,6 +288,7 @@ http::Response LinkService::Redirect(const http::Request& request, const std::st
   context.binding_hash = crypto::HexEncode(crypto::Sha256(binding->Reveal()));
   oidc::LoginParams params;
   params.context = EncodeLinkContext(context);
+  params.max_age = max_age;
   auto start = rp_.BeginLogin(params);
   if (!start) {
     log_.Error("identity.login_failed", {{"error", start.error().message},
@@ -353,8 +368,11 @@ http::Response LinkService::Linked(const http::Request& request,
                                    const store::PlatformAccount& account,
                                    const oidc::Identity& who_ref) {
   const oidc::Identity* who = &who_ref;
+  const auto now = clock_.Now();
   store::VerifiedPrincipal verified{who->issuer, who->subject, who->email, who->groups};
-  auto linked = identities_.Link(account, verified, clock_.Now(), options_.link_ttl);
+  verified.mfa_at = oidc::MfaTime(*who, now);
+  const bool mfa = verified.mfa_at.has_value();
+  auto linked = identities_.Link(account, verified, now, options_.link_ttl);
   if (!linked) {
     return Refuse(request, 503, "store_unavailable", "opsgate cannot reach its store right now.",
                   &account);
@@ -367,19 +385,25 @@ http::Response LinkService::Linked(const http::Request& request,
   r.user = account.user_id;
   r.principal = who->issuer + "|" + who->subject;
   r.action = "identity.link";
-  r.result = "ok";
+  // As the web chat's sign-in records it: whether the provider showed MFA.
+  r.result = mfa ? "ok_mfa" : "ok";
   Audit(std::move(r));
   log_.Info("identity.linked", {{"platform", account.platform},
                                 {"team", account.workspace},
                                 {"user", account.user_id},
                                 {"principal", who->issuer + "|" + who->subject},
+                                {"mfa", mfa},
                                 {"correlation_id", request.correlation_id}});
   http::Response page = Page(
       200, "Account linked",
       "<p>Your " + HtmlEscape(account.platform) + " account <code>" +
           HtmlEscape(account.user_id) + "</code> is now linked to <strong>" +
-          HtmlEscape(who->email.value_or(who->subject)) + "</strong>.</p><p>You can close this "
-          "tab and go back to chat; <code>whoami</code> shows the link.</p>");
+          HtmlEscape(who->email.value_or(who->subject)) + "</strong>.</p>" +
+          (mfa ? "<p>Your sign-in used multi-factor authentication; requests that need a "
+                 "recent MFA can use it for a while.</p>"
+               : "") +
+          "<p>You can close this tab and go back to chat; <code>whoami</code> shows the "
+          "link.</p>");
   return page;
 }
 

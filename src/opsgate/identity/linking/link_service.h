@@ -14,6 +14,15 @@
 // /auth and stores only its hash with the pending login; the callback must come from
 // the browser holding it. An authorization URL forwarded to someone else is refused.
 //
+// MFA from the provider (docs/identity.md): when the callback's ID token shows MFA
+// (oidc::ShowsMfa, identity/oidc/mfa.h), the principal's mfa_at becomes its auth_time
+// (oidc::MfaTime) and Resolve hands it on as pipeline::Principal::mfa_at, so a policy's
+// mfa_max_age can be met from chat. The link's audit record says whether MFA was shown
+// (result "ok_mfa" instead of "ok"). Step-up: `link` by an account that is already linked
+// (also when the link expired) sends the browser to the provider with max_age=0, so the
+// provider signs the user in afresh and the callback checks auth_time; running `link`
+// again is how a chat user refreshes MFA.
+//
 // Pages are plain HTML with Content-Security-Policy "default-src 'none'", no-store and
 // no-referrer (the login URL carries the token). Refusals say what was wrong and that
 // `link` in chat starts over; each is audited (rejection, action identity.link) and
@@ -26,6 +35,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "opsgate/audit/sink.h"
@@ -33,6 +43,7 @@
 #include "opsgate/core/work_queue.h"
 #include "opsgate/http/router.h"
 #include "opsgate/identity/linking/linker.h"
+#include "opsgate/identity/oidc/mfa.h"
 #include "opsgate/identity/oidc/relying_party.h"
 #include "opsgate/store/identity_store.h"
 #include "opsgate/telemetry/log.h"
@@ -106,8 +117,10 @@ class LinkService final : public Linker {
   http::Response Linked(const http::Request& request, const store::PlatformAccount& account,
                         const oidc::Identity& who);
   // Starts a provider login for `context` (link or sign-in); adds the browser binding.
+  // `max_age` (a re-link's 0) is sent to the provider and checked against auth_time.
   http::Response Redirect(const http::Request& request, const std::string& purpose,
-                          const store::PlatformAccount* account);
+                          const store::PlatformAccount* account,
+                          std::optional<std::chrono::seconds> max_age = std::nullopt);
 
   SignInHandler sign_in_;
   std::unique_ptr<core::WorkQueue> queue_;

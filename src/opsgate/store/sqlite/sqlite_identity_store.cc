@@ -114,7 +114,7 @@ core::Result<std::vector<std::vector<std::string>>> Rows(Statement& st, int colu
   return rows;
 }
 
-// Reads id, issuer, subject, email, linked_at, last_verified_at, expires_at.
+// Reads id, issuer, subject, email, linked_at, last_verified_at, expires_at, mfa_at_ms.
 Principal ReadPrincipal(Statement& st, int first = 0) {
   Principal p;
   p.id = st.ColumnInt64(first);
@@ -126,6 +126,9 @@ Principal ReadPrincipal(Statement& st, int first = 0) {
   p.linked_at = FromMs(st.ColumnInt64(first + 4));
   p.last_verified_at = FromMs(st.ColumnInt64(first + 5));
   p.expires_at = FromMs(st.ColumnInt64(first + 6));
+  if (!st.ColumnIsNull(first + 7)) {
+    p.mfa_at = FromMs(st.ColumnInt64(first + 7));
+  }
   return p;
 }
 
@@ -151,8 +154,8 @@ core::Status LoadGroups(Database& db, Principal& p) {
 core::Result<std::optional<Principal>> FindPrincipal(Database& db, std::string_view issuer,
                                                      std::string_view subject) {
   auto row = db.QueryRow(
-      "SELECT id, issuer, subject, email, linked_at, last_verified_at, expires_at "
-      "FROM identity_principals WHERE issuer = ?1 AND subject = ?2",
+      "SELECT id, issuer, subject, email, linked_at, last_verified_at, expires_at, "
+      "mfa_at_ms FROM identity_principals WHERE issuer = ?1 AND subject = ?2",
       issuer, subject);
   if (!row) {
     return core::Fail(row.error());
@@ -167,17 +170,26 @@ core::Result<std::optional<Principal>> FindPrincipal(Database& db, std::string_v
 }
 
 // Creates or refreshes the principal; `create` false makes a missing one kNotFound.
+// mfa_at_ms only moves forward: a login without MFA (NULL) or with an older MFA time
+// keeps the stored one.
 core::Result<Principal> UpsertPrincipal(Database& db, const VerifiedPrincipal& who, int64_t now_ms,
                                         int64_t expires_ms, bool create) {
+  const std::optional<int64_t> mfa_ms =
+      who.mfa_at ? std::optional<int64_t>(Ms(*who.mfa_at)) : std::nullopt;
   auto changed = db.Execute(
       create ? "INSERT INTO identity_principals (issuer, subject, email, groups_json, linked_at, "
-               "last_verified_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) "
+               "last_verified_at, expires_at, mfa_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7) "
                "ON CONFLICT (issuer, subject) DO UPDATE SET email = excluded.email, "
                "groups_json = excluded.groups_json, last_verified_at = excluded.last_verified_at, "
-               "expires_at = excluded.expires_at"
+               "expires_at = excluded.expires_at, mfa_at_ms = CASE WHEN excluded.mfa_at_ms IS "
+               "NOT NULL AND (identity_principals.mfa_at_ms IS NULL OR excluded.mfa_at_ms > "
+               "identity_principals.mfa_at_ms) THEN excluded.mfa_at_ms ELSE "
+               "identity_principals.mfa_at_ms END"
              : "UPDATE identity_principals SET email = ?3, groups_json = ?4, "
-               "last_verified_at = ?5, expires_at = ?6 WHERE issuer = ?1 AND subject = ?2",
-      who.issuer, who.subject, who.email, GroupsJson(who.groups), now_ms, expires_ms);
+               "last_verified_at = ?5, expires_at = ?6, mfa_at_ms = CASE WHEN ?7 IS NOT NULL "
+               "AND (mfa_at_ms IS NULL OR ?7 > mfa_at_ms) THEN ?7 ELSE mfa_at_ms END "
+               "WHERE issuer = ?1 AND subject = ?2",
+      who.issuer, who.subject, who.email, GroupsJson(who.groups), now_ms, expires_ms, mfa_ms);
   if (!changed) {
     return core::Fail(changed.error());
   }
@@ -404,7 +416,7 @@ core::Result<LinkLookup> SqliteIdentityStore::Lookup(const PlatformAccount& acco
   return store_.WithDatabase([&](Database& db) -> core::Result<LinkLookup> {
     auto row = db.QueryRow(
         "SELECT p.id, p.issuer, p.subject, p.email, p.linked_at, p.last_verified_at, "
-        "p.expires_at FROM identity_platform_links l JOIN identity_principals p "
+        "p.expires_at, p.mfa_at_ms FROM identity_platform_links l JOIN identity_principals p "
         "ON p.id = l.principal_id WHERE l.platform = ?1 AND l.workspace = ?2 AND "
         "l.user_id = ?3",
         account.platform, account.workspace, account.user_id);

@@ -1,11 +1,12 @@
 // File: opsgate/store/sqlite/sqlite_identity_store.h
 //
 // LoginStateStore and IdentityStore (identity_store.h) on the SqliteStore's database,
-// schema migration 5:
+// schema migrations 5 and 8:
 //   oidc_pending_logins      state_hash -> pending login (nonce, PKCE verifier, ...)
 //   identity_link_tokens     token_hash -> platform account, expiry
 //   identity_principals      (issuer, subject) -> email, groups (JSON array), linked_at,
-//                            last_verified_at, expires_at
+//                            last_verified_at, expires_at, mfa_at_ms (migration 8; NULL
+//                            until a login shows MFA, then only moves forward)
 //   identity_platform_links  (platform, workspace, user_id) -> principal (ON DELETE CASCADE)
 // Times are Unix milliseconds. Takes are DELETE ... RETURNING inside one statement, so
 // they are atomic without an explicit transaction; Link and Revoke use BEGIN IMMEDIATE.

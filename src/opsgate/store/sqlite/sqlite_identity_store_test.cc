@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <atomic>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -200,6 +203,126 @@ TEST_F(SqliteIdentityStoreTest, RelinkMovesTheAccountToTheNewPrincipal) {
   ASSERT_TRUE(ids_->Link(acct, {"https://idp", "new", std::nullopt, {}}, At(2), minutes(5)));
   EXPECT_EQ(ids_->Lookup(acct, At(3))->principal->subject, "new");
   EXPECT_TRUE(ids_->LinksOf("https://idp", "old")->empty());
+}
+
+TEST_F(SqliteIdentityStoreTest, SchemaHasMigrationEight) {
+  EXPECT_GE(store_->SchemaVersion(), 8);
+}
+
+TEST_F(SqliteIdentityStoreTest, MfaTimeIsRecordedAndKeptByLaterLoginsWithoutMfa) {
+  const PlatformAccount acct{"slack", "T1", "U1"};
+  VerifiedPrincipal who{"https://idp", "sub-1", std::nullopt, {}};
+  // A login without MFA: none recorded.
+  auto p = ids_->Link(acct, who, At(1000), seconds(3600));
+  ASSERT_TRUE(p.has_value()) << p.error();
+  EXPECT_FALSE(p->mfa_at.has_value());
+  EXPECT_FALSE(ids_->Lookup(acct, At(1001))->principal->mfa_at.has_value());
+
+  // A login that showed MFA (auth_time 1990).
+  who.mfa_at = At(1990);
+  p = ids_->Link(acct, who, At(2000), seconds(3600));
+  ASSERT_TRUE(p.has_value()) << p.error();
+  EXPECT_EQ(p->mfa_at, At(1990));
+  EXPECT_EQ(ids_->Lookup(acct, At(2001))->principal->mfa_at, At(1990));
+
+  // A later login without MFA refreshes the link but keeps the last MFA time.
+  who.mfa_at.reset();
+  p = ids_->Link(acct, who, At(3000), seconds(3600));
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->last_verified_at, At(3000));
+  EXPECT_EQ(p->mfa_at, At(1990));
+
+  // An MFA time older than the stored one never moves it backwards.
+  who.mfa_at = At(1500);
+  p = ids_->Link(acct, who, At(4000), seconds(3600));
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->mfa_at, At(1990));
+
+  // Reverify follows the same rules: newer MFA moves it, none keeps it.
+  who.mfa_at = At(4990);
+  auto re = ids_->Reverify(who, At(5000), seconds(3600));
+  ASSERT_TRUE(re.has_value()) << re.error();
+  EXPECT_EQ(re->mfa_at, At(4990));
+  who.mfa_at.reset();
+  re = ids_->Reverify(who, At(6000), seconds(3600));
+  ASSERT_TRUE(re.has_value());
+  EXPECT_EQ(re->mfa_at, At(4990));
+  EXPECT_EQ(ids_->Lookup(acct, At(6001))->principal->mfa_at, At(4990));
+}
+
+TEST_F(SqliteIdentityStoreTest, MfaTimeBelongsToThePrincipalNotTheAccount) {
+  // Two chat accounts of one principal: an MFA login through either counts for both.
+  const PlatformAccount slack{"slack", "T1", "U1"};
+  const PlatformAccount teams{"teams", "tenant", "U9"};
+  VerifiedPrincipal who{"https://idp", "sub-1", std::nullopt, {}};
+  ASSERT_TRUE(ids_->Link(slack, who, At(1000), seconds(3600)).has_value());
+  who.mfa_at = At(1100);
+  ASSERT_TRUE(ids_->Link(teams, who, At(1100), seconds(3600)).has_value());
+  EXPECT_EQ(ids_->Lookup(slack, At(1200))->principal->mfa_at, At(1100));
+  // Another principal is unaffected.
+  const PlatformAccount other{"slack", "T1", "U2"};
+  ASSERT_TRUE(ids_->Link(other, {"https://idp", "sub-2", std::nullopt, {}}, At(1200),
+                         seconds(3600))
+                  .has_value());
+  EXPECT_FALSE(ids_->Lookup(other, At(1300))->principal->mfa_at.has_value());
+}
+
+// Migration 8 adds identity_principals.mfa_at_ms to a version 7 database and keeps its rows.
+TEST(SqliteIdentityStoreMigration, VersionSevenPrincipalsAndLinksSurviveMigrationEight) {
+  namespace fs = std::filesystem;
+  std::string templ = (fs::temp_directory_path() / "opsgate-identity-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+  const fs::path dir = templ;
+  const std::string path = (dir / "opsgate.db").string();
+  {
+    auto s = SqliteStore::Open(path);
+    ASSERT_TRUE(s.has_value()) << s.error();
+    // Back to version 7, with a principal and a link as version 7 wrote them.
+    const std::string at = (*s)->WithDatabase([](sqlite_internal::Database& db) -> std::string {
+      auto done = db.Exec(
+          "ALTER TABLE identity_principals DROP COLUMN mfa_at_ms; "
+          "DELETE FROM schema_migrations WHERE version >= 8; "
+          "INSERT INTO identity_principals (issuer, subject, email, groups_json, linked_at, "
+          "last_verified_at, expires_at) VALUES ('https://idp', 'sub-7', 'seven@example.com', "
+          "'[\"ops\"]', 1000000, 2000000, 9000000); "
+          "INSERT INTO identity_platform_links (platform, workspace, user_id, principal_id, "
+          "linked_at) SELECT 'slack', 'T1', 'U7', id, 1000000 FROM identity_principals "
+          "WHERE subject = 'sub-7';");
+      if (!done) {
+        return "exec: " + done.error().message;
+      }
+      auto row = db.QueryRow("SELECT max(version) FROM schema_migrations");
+      return row && *row ? std::to_string((*row)->ColumnInt64(0)) : std::string("none");
+    });
+    ASSERT_EQ(at, "7");
+  }
+  {
+    auto s = SqliteStore::Open(path);
+    ASSERT_TRUE(s.has_value()) << s.error();
+    EXPECT_EQ((*s)->SchemaVersion(), SqliteStore::LatestSchemaVersion());
+    EXPECT_GE((*s)->SchemaVersion(), 8);
+    SqliteIdentityStore ids(**s);
+    const PlatformAccount acct{"slack", "T1", "U7"};
+    auto found = ids.Lookup(acct, At(3000));
+    ASSERT_TRUE(found.has_value()) << found.error();
+    ASSERT_EQ(found->state, LinkLookup::State::kLinked);
+    EXPECT_EQ(found->principal->subject, "sub-7");
+    EXPECT_EQ(found->principal->email, "seven@example.com");
+    EXPECT_EQ(found->principal->groups, std::vector<std::string>{"ops"});
+    EXPECT_EQ(found->principal->linked_at, At(1000));
+    EXPECT_EQ(found->principal->last_verified_at, At(2000));
+    EXPECT_EQ(found->principal->expires_at, At(9000));
+    EXPECT_FALSE(found->principal->mfa_at.has_value());
+    // The new column works on the old row.
+    VerifiedPrincipal who{"https://idp", "sub-7", "seven@example.com", {"ops"}};
+    who.mfa_at = At(3500);
+    auto p = ids.Link(acct, who, At(3600), seconds(3600));
+    ASSERT_TRUE(p.has_value()) << p.error();
+    EXPECT_EQ(p->mfa_at, At(3500));
+    EXPECT_EQ(p->linked_at, At(1000));
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 TEST_F(SqliteIdentityStoreTest, EmptyAccountFieldsAreRefused) {

@@ -206,6 +206,12 @@ constexpr Migration kMigrations[] = {
         PRIMARY KEY (request_id, approver)
       );
     )sql"},
+    // MFA from the OpenID Provider (docs/identity.md): the time of the principal's last
+    // login whose ID token showed MFA, Unix ms; NULL when none did. Existing rows keep
+    // their data and start without one.
+    {8, R"sql(
+      ALTER TABLE identity_principals ADD COLUMN mfa_at_ms INTEGER;
+    )sql"},
 };
 
 constexpr bool MigrationsAreConsecutive() {
