@@ -70,17 +70,23 @@ class WebChatEndToEnd : public ::testing::Test {
     EXPECT_EQ(r.Header("Cache-Control").value_or(""), "no-store");
     const std::string secret(o.at("totp_secret").as_string());
     // The previous step's code confirms (±1 step); the current one is left for sign-in.
-    const HttpResult c = Post("/api/enrol/confirm", {{"username", "admin"}, {"code", Code(secret, -1)}});
+    confirm_code_ = Code(secret, -1);
+    confirm_step_ = UnixNow() / 30 - 1;
+    const HttpResult c = Post("/api/enrol/confirm", {{"username", "admin"}, {"code", confirm_code_}});
     EXPECT_EQ(c.status, 200) << c.body;
     return secret;
+  }
+
+  static int64_t UnixNow() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
   }
 
   static std::string Code(const std::string& base32, int step_offset) {
     auto key = identity::Base32Decode(base32);
     EXPECT_TRUE(key.has_value());
-    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now = UnixNow();
     auto code = identity::TotpAt(key.value_or(""), now + 30 * step_offset, {});
     EXPECT_TRUE(code.has_value());
     return code.value_or("");
@@ -122,6 +128,8 @@ class WebChatEndToEnd : public ::testing::Test {
   std::string base_;
   std::string ca_;
   std::string enrol_url_;
+  std::string confirm_code_;  // the code EnrolAdmin confirmed with, and its time step
+  int64_t confirm_step_ = 0;
 };
 
 TEST_F(WebChatEndToEnd, TheFirstAdministratorEnrolsSignsInAndChats) {
@@ -192,10 +200,17 @@ TEST_F(WebChatEndToEnd, RefusalsChangeNothing) {
   EXPECT_EQ(r.status, 401);
   EXPECT_NE(r.body.find("bad_credentials"), std::string::npos) << r.body;
   EXPECT_EQ(r.Header("Set-Cookie"), std::nullopt);
-  // The code that confirmed the enrolment cannot sign in.
-  r = Post("/api/login", {{"username", "admin"}, {"password", kPassword}, {"totp", Code(secret, -1)}});
+  // The code that confirmed the enrolment cannot sign in: reused while it is still
+  // inside the ±1 step window, too old once a step boundary has passed since.
+  const int64_t step_before = UnixNow() / 30;
+  r = Post("/api/login", {{"username", "admin"}, {"password", kPassword}, {"totp", confirm_code_}});
+  const int64_t step_after = UnixNow() / 30;
   EXPECT_EQ(r.status, 401);
-  EXPECT_NE(r.body.find("totp_reused"), std::string::npos) << r.body;
+  if (step_before == step_after) {
+    const bool in_window = step_after - confirm_step_ <= 1;
+    EXPECT_NE(r.body.find(in_window ? "totp_reused" : "totp_invalid"), std::string::npos)
+        << r.body;
+  }
 
   // The chat: no session, or another site's page.
   EXPECT_EQ(Chat("", base_).status, 401);
@@ -233,6 +248,11 @@ statements:
     actions: ["ec2:StopInstances"]
     resources: ["arn:aws:ec2:eu-west-1:*:instance/*"]
     conditions: {allow_dm: true, mfa_max_age: 1s}
+  - {id: glass, effect: allow, principals: {groups: [admins]},
+     actions: ["opsgate:BreakGlass", "opsgate:EndBreakGlass", "opsgate:ListBreakGlass"],
+     resources: ["*"], conditions: {allow_dm: true}}
+  - {id: elevated, effect: allow, principals: {roles: [break-glass]},
+     actions: ["ec2:ModifyInstanceAttribute"], resources: ["*"], conditions: {allow_dm: true}}
   - id: reboot-with-approval
     effect: allow
     principals: {groups: [admins]}
@@ -245,7 +265,7 @@ statements:
   }
   const size_t from = server_->StderrLineCount();
   server_->Signal(SIGHUP);
-  ASSERT_TRUE(server_->WaitForLog("\"statements\":5", 10s, from)) << server_->Stderr();
+  ASSERT_TRUE(server_->WaitForLog("\"statements\":7", 10s, from)) << server_->Stderr();
 
   const std::string secret = EnrolAdmin();
   const auto [cookie, csrf] = SignIn(secret);
@@ -299,6 +319,28 @@ statements:
   EXPECT_NE((first + second).find("approved (1 of 1)"), std::string::npos) << first << second;
   r = say("approve " + id);
   EXPECT_NE(r.find("already approved"), std::string::npos) << r;
+
+  // Break-glass: refused before, allowed while elevated (announced), ended, and then
+  // waiting for someone else's review.
+  const std::string resize = "ec2 resize i-0abc1234 t3.large region=eu-west-1";
+  r = say(resize);
+  EXPECT_NE(r.find("Not allowed"), std::string::npos) << r;
+  EXPECT_TRUE(chat.client->Send(json::serialize(
+      json::object{{"type", "say"}, {"text", "break-glass 10m incident 42, db failover"}})));
+  const std::string announced = json::serialize(Next(*chat.client));
+  const std::string started = json::serialize(Next(*chat.client));
+  EXPECT_NE((announced + started).find("is elevated until"), std::string::npos) << announced;
+  EXPECT_NE((announced + started).find("is active until"), std::string::npos) << started;
+  r = say(resize);
+  EXPECT_NE(r.find("statement elevated"), std::string::npos) << r;
+  EXPECT_TRUE(chat.client->Send(
+      json::serialize(json::object{{"type", "say"}, {"text", "break-glass end"}})));
+  const std::string ended = json::serialize(Next(*chat.client)) + json::serialize(Next(*chat.client));
+  EXPECT_NE(ended.find("ended early"), std::string::npos) << ended;
+  r = say(resize);
+  EXPECT_NE(r.find("Not allowed"), std::string::npos) << r;
+  r = say("reviews");
+  EXPECT_NE(r.find("waiting for review: 1"), std::string::npos) << r;
   chat.client->Close();
 
   // Every decision is on record with its statement, and the log verifies.
@@ -308,7 +350,8 @@ statements:
        {"\"decision\":\"allow\"", "\"decision\":\"deny\"", "\"decision\":\"needs_mfa\"",
         "\"decision\":\"needs_approval\"", "\"statement\":\"look\"", "\"statement\":\"no-waf\"",
         "\"statement\":\"stop-with-fresh-mfa\"", "\"statement\":\"reboot-with-approval\"",
-        "\"action\":\"opsgate:Approve\"", "\"result\":\"not_run\"", "\"intent\":\"ec2.reboot\""}) {
+        "\"action\":\"opsgate:Approve\"", "\"result\":\"not_run\"", "\"intent\":\"ec2.reboot\"",
+        "\"action\":\"opsgate:BreakGlass\"", "\"statement\":\"elevated\""}) {
     EXPECT_NE(shown.out.find(expected), std::string::npos) << expected << "\n" << shown.out;
   }
   EXPECT_EQ(RunOpsgate({"audit", "verify", "--config", config}).exit_code, 0);

@@ -85,7 +85,7 @@ Gateway::Gateway(std::shared_ptr<const config::Config> config, ServeOverrides ov
                  telemetry::Logger& log, const core::Clock& clock)
     : config_(std::move(config)), overrides_(std::move(overrides)), log_(log), clock_(clock) {}
 
-Gateway::~Gateway() = default;
+Gateway::~Gateway() { StopSweeper(); }
 
 core::Result<std::unique_ptr<Gateway>> Gateway::Create(
     std::shared_ptr<const config::Config> config, ServeOverrides overrides,
@@ -254,6 +254,7 @@ core::Status Gateway::Build() {
 
 core::Status Gateway::Start() {
   OPSGATE_RETURN_IF_ERROR(server_->Start());
+  StartSweeper();
   const auto& c = *config_;
   log_.Info("gateway.started",
             {{"version", OPSGATE_VERSION},
@@ -296,6 +297,13 @@ core::Status Gateway::BuildPolicy(const config::Config& c, store::SqliteStore& s
   notifier_ = std::make_unique<pipeline::Notifier>();
   dispatcher_ = std::make_unique<pipeline::Dispatcher>(pipeline::Dispatcher::Deps{
       authorizer_.get(), approval_desk_.get(), audit_.get(), &clock_, &log_, notifier_.get()});
+  elevations_ = std::make_unique<store::SqliteElevationStore>(store);
+  authorizer_->SetElevations(elevations_.get());
+  break_glass_ = std::make_unique<pipeline::BreakGlass>(*elevations_, clock_, c.policy.break_glass,
+                                                        *notifier_, *audit_, log_);
+  for (std::string_view action : pipeline::kBreakGlassActions) {
+    dispatcher_->Register(std::string(action), break_glass_.get());
+  }
   catalogue_ = std::make_unique<intents::Catalogue>(intents::DefaultCatalogue());
   understand_.catalogue = catalogue_.get();
   // As AWS SDKs do: the default region for commands that name none.
@@ -451,8 +459,32 @@ core::Result<std::optional<std::string>> Gateway::FirstAdminEnrolment(const std:
   return std::optional<std::string>(base_url + "/enrol?t=" + std::string(token->Reveal()));
 }
 
+void Gateway::StartSweeper() {
+  sweeper_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(sweeper_mu_);
+    while (!sweeper_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return sweeper_stop_; })) {
+      lock.unlock();
+      break_glass_->Sweep();
+      dispatcher_->SweepApprovals();
+      lock.lock();
+    }
+  });
+}
+
+void Gateway::StopSweeper() {
+  {
+    std::lock_guard<std::mutex> lock(sweeper_mu_);
+    sweeper_stop_ = true;
+  }
+  sweeper_cv_.notify_all();
+  if (sweeper_.joinable()) {
+    sweeper_.join();
+  }
+}
+
 void Gateway::Run() {
   server_->Run();
+  StopSweeper();
   if (webchat_ != nullptr) {
     webchat_->Shutdown();  // its queued work may still append to the audit log
   }
@@ -625,6 +657,12 @@ core::Status Gateway::Reload() {
   if (fa.ttl != oa.ttl || fa.approver_mfa_max_age != oa.approver_mfa_max_age ||
       fa.slack_channel != oa.slack_channel) {
     needs_restart.emplace_back("policy.approvals");
+  }
+  const auto& fb = fresh->policy.break_glass;
+  const auto& ob = old->policy.break_glass;
+  if (fb.max_duration != ob.max_duration || fb.default_duration != ob.default_duration ||
+      fb.slack_channel != ob.slack_channel) {
+    needs_restart.emplace_back("policy.break_glass");
   }
   const auto identity_differs = [&ref](const config::IdentityConfig& a,
                                        const config::IdentityConfig& b) {

@@ -9,10 +9,12 @@
 // thread (from the signal handler) and only touches reload-safe state.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "opsgate/audit/export/forwarder.h"
@@ -33,6 +35,7 @@
 #include "opsgate/intents/intents.h"
 #include "opsgate/pipeline/approvals.h"
 #include "opsgate/pipeline/authorizer.h"
+#include "opsgate/pipeline/break_glass.h"
 #include "opsgate/pipeline/dispatcher.h"
 #include "opsgate/store/seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_audit_store.h"
@@ -97,6 +100,8 @@ class Gateway {
   // identity.oidc: discovery, relying party, identity store, /auth routes, the linker.
   core::Status BuildIdentityLinking(const config::Config& c, store::SqliteStore& store);
   core::Status BuildPolicy(const config::Config& c, store::SqliteStore& store);
+  void StartSweeper();
+  void StopSweeper();
   // Gives the forwarder a moment for the last records, then stops it.
   void StopExport();
   // Logs and audits that the key-encryption key changed (after SIGHUP).
@@ -144,6 +149,14 @@ class Gateway {
   std::unique_ptr<pipeline::ApprovalDesk> approval_desk_;
   std::unique_ptr<pipeline::Notifier> notifier_;
   std::unique_ptr<pipeline::Dispatcher> dispatcher_;
+  std::unique_ptr<store::SqliteElevationStore> elevations_;
+  std::unique_ptr<pipeline::BreakGlass> break_glass_;
+  // Every few seconds: ends expired break-glass elevations and approval requests and
+  // tells the people concerned (StartSweeper / StopSweeper).
+  std::thread sweeper_;
+  std::mutex sweeper_mu_;
+  std::condition_variable sweeper_cv_;
+  bool sweeper_stop_ = false;  // GUARDED_BY(sweeper_mu_)
   std::unique_ptr<intents::Catalogue> catalogue_;
   pipeline::UnderstandEnv understand_;
   std::unique_ptr<store::SqliteLocalAuthStore> local_auth_store_;

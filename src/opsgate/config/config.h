@@ -196,12 +196,22 @@ struct ApprovalsConfig {
   std::string slack_channel;
 };
 
+// policy.break_glass: time-boxed elevation (docs/policy.md#break-glass).
+struct BreakGlassConfig {
+  std::chrono::seconds max_duration{3600};      // 5m..24h: the longest elevation
+  std::chrono::seconds default_duration{1800};  // when the command names none; <= max
+  // Slack channel id starts, ends and reviews are announced in; empty: only the web chat
+  // (every open session) and the audit log.
+  std::string slack_channel;
+};
+
 // policy: who may do what (docs/policy.md).
 struct PolicyConfig {
   // The policy file (absolute after loading); empty: the built-in policy, which allows
   // the built-in commands (help, whoami, ping, link, unlink) and nothing else.
   std::string file;
   ApprovalsConfig approvals;
+  BreakGlassConfig break_glass;
 };
 
 // Outbound HTTPS (replies to chat platforms, integrations).

@@ -482,6 +482,25 @@ void ParsePolicyConfig(MapReader map, const Context& ctx, PolicyConfig* out) {
   }
   approvals.Read("slack_channel", ParseSlackChannelId, &out->approvals.slack_channel);
   approvals.Finish();
+  MapReader glass = map.Section("break_glass");
+  std::chrono::milliseconds max = out->break_glass.max_duration;
+  if (glass.ReadDuration("max_duration", std::chrono::minutes(5), std::chrono::hours(24), &max)) {
+    out->break_glass.max_duration = std::chrono::duration_cast<std::chrono::seconds>(max);
+  }
+  std::chrono::milliseconds def = out->break_glass.default_duration;
+  if (glass.ReadDuration("default_duration", std::chrono::minutes(1), std::chrono::hours(24),
+                         &def)) {
+    out->break_glass.default_duration = std::chrono::duration_cast<std::chrono::seconds>(def);
+  }
+  if (out->break_glass.default_duration > out->break_glass.max_duration) {
+    if (glass.Find("default_duration") != nullptr) {
+      glass.Error("default_duration", "must not be longer than max_duration");
+    } else {
+      out->break_glass.default_duration = out->break_glass.max_duration;
+    }
+  }
+  glass.Read("slack_channel", ParseSlackChannelId, &out->break_glass.slack_channel);
+  glass.Finish();
   map.Finish();
 }
 

@@ -765,6 +765,23 @@ TEST_F(LoaderTest, PolicyDefaultsToTheBuiltInPolicy) {
   EXPECT_EQ(p.approvals.ttl, std::chrono::hours(1));
   EXPECT_EQ(p.approvals.approver_mfa_max_age, std::chrono::minutes(15));
   EXPECT_TRUE(p.approvals.slack_channel.empty());
+  EXPECT_EQ(p.break_glass.max_duration, std::chrono::hours(1));
+  EXPECT_EQ(p.break_glass.default_duration, std::chrono::minutes(30));
+  EXPECT_TRUE(p.break_glass.slack_channel.empty());
+}
+
+TEST_F(LoaderTest, BreakGlassSettings) {
+  const LoadOutcome ok = Parse(std::string(kProxy) +
+                               "policy:\n  break_glass: {max_duration: 20m, slack_channel: C0SEC}\n");
+  ASSERT_TRUE(ok.ok()) << testing::PrintToString(ok.diagnostics);
+  // The default follows a shorter maximum.
+  EXPECT_EQ(ok.config->policy.break_glass.default_duration, std::chrono::minutes(20));
+  EXPECT_EQ(ok.config->policy.break_glass.slack_channel, "C0SEC");
+  const auto errors = Errors(std::string(kProxy) +
+                             "policy:\n  break_glass: {max_duration: 2m, default_duration: 2h}\n");
+  ASSERT_EQ(errors.size(), 2u) << testing::PrintToString(errors);
+  EXPECT_THAT(errors[0], testing::HasSubstr("policy.break_glass.max_duration"));
+  EXPECT_THAT(errors[1], testing::HasSubstr("must not be longer than max_duration"));
 }
 
 TEST_F(LoaderTest, PolicySectionWithAllKeys) {

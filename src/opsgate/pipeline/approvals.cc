@@ -41,18 +41,6 @@ std::string Minutes(std::chrono::seconds s) {
   return std::to_string(duration_cast<std::chrono::minutes>(s).count()) + " min";
 }
 
-core::Result<std::string> NewId() {
-  auto bytes = crypto::RandomBytes(kIdLength);
-  if (!bytes) {
-    return core::Fail(bytes.error());
-  }
-  std::string id;
-  for (unsigned char b : *bytes) {
-    id += kIdAlphabet[b % kIdAlphabet.size()];  // 256 % 32 == 0: uniform
-  }
-  return id;
-}
-
 json::array Strings(const std::vector<std::string>& v) {
   json::array a;
   for (const auto& s : v) {
@@ -122,6 +110,18 @@ class Reader {
 };
 
 }  // namespace
+
+core::Result<std::string> NewRequestId() {
+  auto bytes = crypto::RandomBytes(kIdLength);
+  if (!bytes) {
+    return core::Fail(bytes.error());
+  }
+  std::string id;
+  for (unsigned char b : *bytes) {
+    id += kIdAlphabet[b % kIdAlphabet.size()];  // 256 % 32 == 0: uniform
+  }
+  return id;
+}
 
 std::string ApprovalHash(const PendingAction& p) {
   const std::string bound = p.action.canonical + '\n' + policy::ApprovalKey(p.request);
@@ -247,7 +247,7 @@ core::Result<ApprovalDesk::Opened> ApprovalDesk::Open(const Message& origin,
   stored.expires_at = now + settings_.ttl;
   // An id collision (1 in 2^40 per pair) only costs a retry.
   for (int attempt = 0;; ++attempt) {
-    auto id = NewId();
+    auto id = NewRequestId();
     if (!id) {
       return core::Fail(id.error());
     }
@@ -270,8 +270,6 @@ VoteResult ApprovalDesk::Vote(std::string_view id, const Principal& approver, bo
     out.message = std::move(why);
     return out;
   };
-  // Expire what is due first, so a late vote reads "expired", not "pending".
-  (void)store_.ExpireDue(now);
   auto found = store_.Find(id);
   if (!found) {
     return refuse("opsgate cannot read approvals right now; nothing changed. Try again.");
@@ -408,9 +406,23 @@ core::Result<bool> ApprovalDesk::Cancel(std::string_view id, const Principal& re
 }
 
 core::Result<std::vector<store::ApprovalRequest>> ApprovalDesk::Pending(size_t limit) {
-  const core::Clock::WallTime now = clock_.Now();
-  (void)store_.ExpireDue(now);
-  return store_.ListPending(now, std::min(limit, kMaxListed));
+  return store_.ListPending(clock_.Now(), std::min(limit, kMaxListed));
+}
+
+core::Result<std::vector<ApprovalDesk::Expired>> ApprovalDesk::ExpireDue() {
+  auto expired = store_.ExpireDue(clock_.Now());
+  if (!expired) {
+    return core::Fail(expired.error());
+  }
+  std::vector<Expired> out;
+  for (const store::ApprovalRequest& r : *expired) {
+    auto p = DecodePendingAction(r.payload);
+    if (!p) {
+      continue;  // nobody to tell; the record of the request stays in the audit log
+    }
+    out.push_back({r.id, std::move(*p)});
+  }
+  return out;
 }
 
 Reply ApprovalRequestReply(const store::ApprovalRequest& request, const PendingAction& pending,

@@ -53,6 +53,10 @@ struct PendingAction {
   std::string user_id;
 };
 
+// A fresh id people can read aloud and type: 8 characters of Crockford's base32
+// (no I, L, O, U), 40 random bits. Errors: kUnavailable without random bytes.
+core::Result<std::string> NewRequestId();
+
 // SHA-256 of what an approval binds: the canonical action and the policy request.
 std::string ApprovalHash(const PendingAction& pending);
 
@@ -95,6 +99,14 @@ class ApprovalDesk {
 
   // Pending, unexpired requests, oldest first.
   core::Result<std::vector<store::ApprovalRequest>> Pending(size_t limit);
+
+  // Closes the pending requests whose time ran out and returns them, once each, so the
+  // requesters can be told (Dispatcher::Sweep).
+  struct Expired {
+    std::string id;
+    PendingAction pending;
+  };
+  core::Result<std::vector<Expired>> ExpireDue();
 
   const config::ApprovalsConfig& settings() const { return settings_; }
 

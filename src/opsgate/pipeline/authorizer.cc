@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "opsgate/core/check.h"
+#include "opsgate/pipeline/break_glass.h"
 #include "opsgate/policy/builtin_policy.h"
 
 namespace opsgate::pipeline {
@@ -87,6 +88,9 @@ Understanding Understand(std::string_view text, const UnderstandEnv& env) {
     u.request = BuiltinAction(u.builtin);
     return u;
   }
+  if (auto glass = UnderstandBreakGlass(text)) {
+    return std::move(*glass);
+  }
   if (env.catalogue == nullptr) {
     return u;
   }
@@ -142,6 +146,7 @@ Planned Plan(const Message& message, const std::optional<Principal>& principal,
     return p;
   }
   p.request = Authorizer::ToRequest(*principal, u.request, message, now);
+  authorizer->Elevate(*p.request);
   p.decision = authorizer->Decide(*p.request);
   return p;
 }
@@ -191,6 +196,7 @@ policy::Request Authorizer::ToRequest(const Principal& principal, const ActionRe
   r.workspace = message.workspace_id;
   r.is_dm = message.is_direct;
   r.channel = message.is_direct ? std::string() : message.reply_to.channel_id;
+  r.channel_external = message.channel_external;
   r.now = now;
   return r;
 }
@@ -215,6 +221,16 @@ std::optional<policy::Approval> Authorizer::ApprovalOf(std::string_view statemen
     }
   }
   return std::nullopt;
+}
+
+void Authorizer::Elevate(policy::Request& request) const {
+  if (elevations_ == nullptr) {
+    return;
+  }
+  auto active = elevations_->Active(request.principal.id, request.now);
+  if (active && *active) {
+    request.principal.roles.emplace_back(kBreakGlassRole);
+  }
 }
 
 core::Status Authorizer::RecordUse(const policy::Decision& decision, core::Clock::WallTime at) {

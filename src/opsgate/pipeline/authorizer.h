@@ -120,9 +120,17 @@ class Authorizer {
   // After an allowed action ran: one use under each of the decision's rate keys.
   core::Status RecordUse(const policy::Decision& decision, core::Clock::WallTime at);
 
+  // Break-glass (break_glass.h): a principal with an active elevation holds the role
+  // `break-glass` in every decision. Before use; null (the default) turns it off.
+  void SetElevations(const store::ElevationStore* elevations) { elevations_ = elevations; }
+  // Adds the role to `request` when its principal is elevated at request.now. A store
+  // error leaves the request as it is (no elevation: fail closed).
+  void Elevate(policy::Request& request) const;
+
  private:
   const PolicyHolder& policy_;
   store::RateEventStore* rates_;
+  const store::ElevationStore* elevations_ = nullptr;
 };
 
 // One message, understood and (when it asks for something) decided: what connectors

@@ -33,7 +33,10 @@ Reply Dispatcher::Decided(const Message& message, const Principal& principal,
     case policy::Decision::Effect::kNeedsMfa:
       return NeedsMfaReply(decision, action, step_up);
     case policy::Decision::Effect::kAllow:
-      return Run(action, decision, principal.Id(), message.correlation_id, message.platform);
+      return Run({action, decision, principal.Id(),
+                  principal.email.empty() ? principal.subject : principal.email,
+                  message.correlation_id, message.platform, message.workspace_id,
+                  message.reply_to.channel_id, message.user_id});
     case policy::Decision::Effect::kNeedsApproval:
       break;
   }
@@ -126,8 +129,9 @@ Dispatcher::VoteOutcome Dispatcher::Vote(const Message& message, std::string_vie
   out.for_voter = VoteReply(v);
   if (v.outcome == VoteResult::Outcome::kApproved) {
     const PendingAction& p = *v.pending;
-    out.for_requester =
-        Run(p.action, v.decision, p.request.principal.id, p.correlation_id, p.platform);
+    out.for_requester = Run({p.action, v.decision, p.request.principal.id,
+                             p.request.principal.user, p.correlation_id, p.platform,
+                             p.workspace, p.channel, p.user_id});
     out.for_requester.text =
         "Request " + v.request->id + " was approved. " + out.for_requester.text;
     out.for_voter.Note("The requester was told.");
@@ -145,30 +149,87 @@ Dispatcher::VoteOutcome Dispatcher::Vote(const Message& message, std::string_vie
   return out;
 }
 
-Reply Dispatcher::Run(const ActionRequest& action, const policy::Decision& decision,
-                      const std::string& principal_id, const std::string& correlation_id,
-                      const std::string& platform) {
+void Dispatcher::SweepApprovals() {
+  if (deps_.approvals == nullptr) {
+    return;
+  }
+  auto expired = deps_.approvals->ExpireDue();
+  if (!expired) {
+    deps_.log->Warn("approval.sweep_failed", {{"error", expired.error().message}});
+    return;
+  }
+  for (const ApprovalDesk::Expired& e : *expired) {
+    const PendingAction& p = e.pending;
+    audit::Record r;
+    r.kind = audit::RecordKind::kApproval;
+    r.correlation_id = p.correlation_id;
+    r.platform = p.platform;
+    r.workspace = p.workspace;
+    r.channel = p.channel;
+    r.user = p.user_id;
+    r.principal = p.request.principal.id;
+    r.intent = p.action.intent;
+    r.action = p.action.action;
+    r.resource = p.action.resource;
+    r.statement = p.statement;
+    r.result = "expired";
+    r.reason = "approval " + e.id + " expired without enough approvals; nothing ran";
+    deps_.audit->Append(std::move(r), [](core::Result<uint64_t>) {});
+    if (deps_.notifier != nullptr) {
+      (void)deps_.notifier->Notify(
+          p, Say("Your request " + e.id + " (" + p.action.action +
+                 ") expired without enough approvals; nothing ran. Ask again if it is "
+                 "still needed."));
+    }
+  }
+}
+
+Reply Dispatcher::Run(const ExecContext& context) {
+  const ActionRequest& action = context.action;
+  const policy::Decision& decision = context.decision;
   const core::Clock::WallTime now = deps_.clock->Now();
   if (auto used = deps_.authorizer->RecordUse(decision, now); !used) {
-    deps_.log->Error("policy.rate_record_failed",
-                     {{"error", used.error().message}, {"correlation_id", correlation_id}});
+    deps_.log->Error("policy.rate_record_failed", {{"error", used.error().message},
+                                                   {"correlation_id", context.correlation_id}});
   }
-  const std::string service = action.action.substr(0, action.action.find(':'));
+  Executor* executor = nullptr;
+  for (const auto& [name, e] : executors_) {
+    if (name == action.action) {
+      executor = e;
+      break;
+    }
+  }
+  ExecResult result;
+  if (executor != nullptr) {
+    result = executor->Run(context);
+  } else {
+    const std::string service = action.action.substr(0, action.action.find(':'));
+    result.reply = NoExecutorReply(decision, action);
+    result.result = "not_run";
+    result.reason = "no executor for '" + service + "' is configured";
+  }
   audit::Record r;
   r.kind = audit::RecordKind::kOutcome;
   r.timestamp_ms = UnixMillis(now);
-  r.correlation_id = correlation_id;
-  r.platform = platform;
-  r.principal = principal_id;
+  r.correlation_id = context.correlation_id;
+  r.platform = context.platform;
+  r.workspace = context.workspace;
+  r.channel = context.channel;
+  r.user = context.user_id;
+  r.principal = context.principal_id;
   r.intent = action.intent;
   r.action = action.action;
   r.resource = action.resource;
   r.decision = std::string(policy::EffectName(decision.effect));
   r.statement = decision.statement;
-  r.result = "not_run";
-  r.reason = "no executor for '" + service + "' is configured";
+  r.result = result.result;
+  r.reason = result.reason;
+  if (decision.session_duration) {
+    r.reason += (r.reason.empty() ? "" : "; ") + std::string("session ") +
+                std::to_string(decision.session_duration->count()) + "s";
+  }
   deps_.audit->Append(std::move(r), [](core::Result<uint64_t>) {});
-  return NoExecutorReply(decision, action);
+  return std::move(result.reply);
 }
 
 }  // namespace opsgate::pipeline

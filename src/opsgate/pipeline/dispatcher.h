@@ -29,6 +29,7 @@
 #include "opsgate/core/clock.h"
 #include "opsgate/pipeline/approvals.h"
 #include "opsgate/pipeline/authorizer.h"
+#include "opsgate/pipeline/executor.h"
 #include "opsgate/pipeline/message.h"
 #include "opsgate/pipeline/reply.h"
 #include "opsgate/telemetry/log.h"
@@ -55,8 +56,20 @@ class Notifier {
     return false;
   }
 
+  // Announcements everyone concerned should see (break-glass starts and ends): each
+  // connector posts them where it is configured to (Slack: a channel; the web chat:
+  // every open session).
+  using Announce = std::function<void(const Reply& reply)>;
+  void RegisterAnnouncer(Announce announce) { announcers_.push_back(std::move(announce)); }
+  void AnnounceToAll(const Reply& reply) const {
+    for (const Announce& a : announcers_) {
+      a(reply);
+    }
+  }
+
  private:
   std::vector<std::pair<std::string, Deliver>> platforms_;
+  std::vector<Announce> announcers_;
 };
 
 class Dispatcher {
@@ -77,6 +90,12 @@ class Dispatcher {
 
   explicit Dispatcher(Deps deps) : deps_(deps) {}
 
+  // Runs `action` ("opsgate:BreakGlass") with `executor` once allowed. Before use; the
+  // executor must outlive the dispatcher's use.
+  void Register(std::string action, Executor* executor) {
+    executors_.emplace_back(std::move(action), executor);
+  }
+
   // REQUIRES: planned.decision is set (a linked principal asked for an action).
   // `step_up` tells the asker how to refresh MFA on this platform.
   Reply Decided(const Message& message, const Principal& principal, const Planned& planned,
@@ -94,13 +113,18 @@ class Dispatcher {
   VoteOutcome Vote(const Message& message, std::string_view id, const Principal& approver,
                    bool approve);
 
+  // Closes approval requests whose time ran out, tells their requesters and records it.
+  // The gateway calls it every few seconds.
+  void SweepApprovals();
+
  private:
   // Runs an allowed action (today: none can run) and audits its outcome.
-  Reply Run(const ActionRequest& action, const policy::Decision& decision,
-            const std::string& principal_id, const std::string& correlation_id,
-            const std::string& platform);
+  // Runs an allowed action with its executor (or answers that none exists), records
+  // its rate-cap use and its outcome.
+  Reply Run(const ExecContext& context);
 
   Deps deps_;
+  std::vector<std::pair<std::string, Executor*>> executors_;
 };
 
 }  // namespace opsgate::pipeline

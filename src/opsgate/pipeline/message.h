@@ -36,6 +36,10 @@ struct Message {
   std::string text;            // what the person typed, command prefix removed
   std::string event_id;        // the platform's id for dedupe (event_id, update_id, ...)
   bool is_direct = false;      // a direct message with the bot (Slack IM, the web chat)
+  // The platform's word on whether the conversation includes people from outside the
+  // workspace (shared channels, guests); nullopt when it did not say. Policy
+  // channel_posture reads it.
+  std::optional<bool> channel_external;
   core::Clock::WallTime received_at{};
   ReplyTarget reply_to;
 };

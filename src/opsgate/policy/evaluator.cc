@@ -122,10 +122,12 @@ enum class Check {
   kDm,
   kChannel,
   kTime,
+  kExternalChannel,
   // Cannot be evaluated (denies).
   kNoPlatform,
   kNoWorkspace,
   kNoChannel,
+  kNoChannelPosture,
   kMfaInFuture,
   kNoRateCounter,
   kRateCounterError,
@@ -137,7 +139,8 @@ enum class Check {
 
 bool Indeterminate(Check c) {
   return c == Check::kNoPlatform || c == Check::kNoWorkspace || c == Check::kNoChannel ||
-         c == Check::kMfaInFuture || c == Check::kNoRateCounter || c == Check::kRateCounterError;
+         c == Check::kNoChannelPosture || c == Check::kMfaInFuture ||
+         c == Check::kNoRateCounter || c == Check::kRateCounterError;
 }
 
 bool InWindow(const TimeWindow& w, int weekday, int minute) {
@@ -199,7 +202,24 @@ Check CheckContext(const Statement& s, const Request& r) {
       return Check::kTime;
     }
   }
+  // Last, so that an unknown posture makes a statement "cannot be evaluated" only when
+  // everything else about the context holds. Allow only (ParsePolicy refuses it in a
+  // deny; a deny built in code ignores it, which only widens the deny). A DM is a 1:1
+  // with the bot, so it has no other members.
+  if (c.channel_posture == ChannelPosture::kInternal && s.effect == Effect::kAllow && !r.is_dm) {
+    if (!r.channel_external) {
+      return Check::kNoChannelPosture;
+    }
+    if (*r.channel_external) {
+      return Check::kExternalChannel;
+    }
+  }
   return Check::kOk;
+}
+
+// "channel 'C1'", or words for a request without a channel id.
+std::string ChannelWords(const Request& r) {
+  return r.channel.empty() ? std::string("the request's channel") : "channel '" + r.channel + "'";
 }
 
 Check CheckRates(const Statement& s, const Request& r, const EvalContext& ctx) {
@@ -289,12 +309,19 @@ std::string Explain(Check check, const Statement& s, const Request& r, const Eva
       return "channel '" + r.channel + "' is not in its channel allow-list";
     case Check::kTime:
       return "the time is outside its time windows (UTC)";
+    case Check::kExternalChannel:
+      return ChannelWords(r) + " has external or guest members (channel_posture: internal)";
     case Check::kNoPlatform:
       return "the request has no platform but the statement lists platforms";
     case Check::kNoWorkspace:
       return "the request has no workspace but the statement lists workspaces";
     case Check::kNoChannel:
       return "the request has no channel but the statement has a channel allow-list";
+    case Check::kNoChannelPosture:
+      return "the platform did not say whether " + ChannelWords(r) +
+             " has external or guest members (channel_posture: internal); mention the bot in "
+             "the channel instead of using the slash command, or remove channel_posture from "
+             "the statement";
     case Check::kMfaInFuture:
       return "the principal's MFA time is in the future (clock problem)";
     case Check::kNoRateCounter:

@@ -4,7 +4,8 @@
 //   - default deny (statement "default-deny");
 //   - an explicit deny beats any allow;
 //   - a condition that cannot be evaluated (a channel list but no channel, no platform
-//     or workspace when a list names them, a malformed action, a rate counter error)
+//     or workspace when a list names them, channel_posture when the platform did not
+//     say whether the channel is shared, a malformed action, a rate counter error)
 //     denies;
 //   - among allows, the first in file order that fully matches decides; failing that,
 //     the first whose only unmet conditions are MFA / approval yields kNeedsMfa /
@@ -51,6 +52,10 @@ struct Request {
   std::string workspace;
   std::string channel;  // "" for a DM or when unknown
   bool is_dm = false;
+  // The platform's word on whether the conversation includes people from outside the
+  // workspace (shared / Slack Connect channels) or guests: true it does, false it does
+  // not, nullopt the platform did not say. Read by channel_posture (DMs need none).
+  std::optional<bool> channel_external;
   WallTime now{};
 };
 

@@ -735,7 +735,7 @@ void ParseConditions(Parser& p, const Node& n, const std::string& path, Effect e
   Parser::Map m;
   if (!p.ReadMap(n, path,
                  {"platforms", "workspaces", "channels", "allow_dm", "time_windows", "mfa_max_age",
-                  "approval", "rate_caps"},
+                  "approval", "rate_caps", "channel_posture"},
                  &m)) {
     return;
   }
@@ -803,6 +803,26 @@ void ParseConditions(Parser& p, const Node& n, const std::string& path, Effect e
       if (ok) {
         c->approval = a;
       }
+    }
+  }
+  if (const Node* v = allow_only("channel_posture")) {
+    const std::string cpath = Join(path, "channel_posture");
+    if (v->kind == Node::Kind::kScalar && v->scalar == "internal") {
+      c->channel_posture = ChannelPosture::kInternal;
+    } else {
+      std::string msg = "unknown channel posture " + Describe(*v);
+      std::optional<std::string> near;
+      // "external" is two edits from "internal" but means the opposite: no did-you-mean.
+      if (v->kind == Node::Kind::kScalar && v->scalar != "external") {
+        near = core::ClosestMatch(v->scalar, {"internal"});
+      }
+      if (near) {
+        msg += " (did you mean '" + *near + "'?)";
+      } else {
+        msg += " (the only posture is 'internal': no external or guest members; leave "
+               "channel_posture out to allow any channel)";
+      }
+      p.d_.Error(*v, cpath, std::move(msg));
     }
   }
   if (const Node* v = allow_only("rate_caps")) {

@@ -87,6 +87,11 @@ struct RateCap {
   std::chrono::seconds window{0};
 };
 
+// channel_posture: what the conversation's membership must be. kAny: no condition.
+// kInternal: the platform must say the channel has no people from outside the
+// workspace (shared / Slack Connect channels) or guests; DMs with the bot satisfy it.
+enum class ChannelPosture : uint8_t { kAny, kInternal };
+
 struct Conditions {
   std::vector<std::string> platforms;   // empty: any platform
   std::vector<std::string> workspaces;  // empty: any workspace
@@ -97,6 +102,7 @@ struct Conditions {
   std::optional<Approval> approval;                 // allow only
   std::optional<RateCap> per_principal;             // allow only
   std::optional<RateCap> total;                     // allow only
+  ChannelPosture channel_posture = ChannelPosture::kAny;  // allow only
 };
 
 struct Statement {

@@ -142,6 +142,7 @@ struct Row {
   uint64_t used_by_principal = 0;
   uint64_t used_total = 0;
   bool counter_fails = false;
+  std::optional<bool> external = std::nullopt;  // Request::channel_external
 };
 
 class FakeCounter final : public RateCounter {
@@ -172,6 +173,7 @@ Request MakeRequest(const Row& row) {
   r.workspace = row.workspace;
   r.channel = row.channel;
   r.is_dm = row.dm;
+  r.channel_external = row.external;
   r.now = sys_days{year{2026} / November / row.day} + hours(row.hour) + minutes(row.minute);
   if (row.mfa_minutes_ago) {
     r.principal.mfa_at = r.now - minutes(*row.mfa_minutes_ago);
@@ -516,6 +518,172 @@ INSTANTIATE_TEST_SUITE_P(Policy, DecisionTable, ::testing::ValuesIn(Rows()),
 
 TEST(DecisionTableSize, AtLeast100Cases) { EXPECT_GE(Rows().size(), 100u); }
 
+// ---------------------------------------------------------------------------------------
+// channel_posture: internal.
+
+constexpr std::string_view kPosturePolicy = R"(statements:
+  - id: stop-internal
+    effect: allow
+    principals: {groups: [ops]}
+    actions: ["ec2:StopInstances", "ec2:TerminateInstances"]
+    resources: ["*"]
+    conditions: {channel_posture: internal, allow_dm: true}
+  - id: start-internal
+    effect: allow
+    principals: {groups: [ops]}
+    actions: ["ec2:StartInstances"]
+    resources: ["*"]
+    conditions: {channel_posture: internal}
+  - id: reboot-internal
+    effect: allow
+    principals: {groups: [ops]}
+    actions: ["ec2:RebootInstances"]
+    resources: ["*"]
+    conditions:
+      channel_posture: internal
+      channels: [C-OPS]
+      time_windows: [{days: [mon, tue, wed, thu, fri], hours: "08:00-18:00"}]
+      mfa_max_age: 15m
+  - id: admins-stop
+    effect: allow
+    principals: {roles: [admin]}
+    actions: ["ec2:StopInstances"]
+    resources: ["*"]
+  - id: describe-anywhere
+    effect: allow
+    principals: {users: ["*"]}
+    actions: ["ec2:Describe*"]
+    resources: ["*"]
+  - id: deny-terminate
+    effect: deny
+    principals: {users: ["*"]}
+    actions: ["ec2:Terminate*"]
+    resources: ["*"]
+)";
+
+const Policy& PosturePolicy() {
+  static const Policy kCompiled = [] {
+    auto p = ParsePolicy(kPosturePolicy, "posture.yaml");
+    if (!p) {
+      for (const auto& d : p.error()) {
+        ADD_FAILURE() << d.ToString();
+      }
+      return Policy{};
+    }
+    return *p;
+  }();
+  return kCompiled;
+}
+
+const std::vector<Row>& PostureRows() {
+  static const std::vector<Row> kRows = {
+      {.name = "dm_satisfies_unknown", .want = E::kAllow, .statement = "stop-internal",
+       .groups = {"ops"}, .action = "ec2:StopInstances", .channel = "", .dm = true},
+      {.name = "dm_satisfies_even_if_flagged", .want = E::kAllow, .statement = "stop-internal",
+       .groups = {"ops"}, .action = "ec2:StopInstances", .channel = "D1", .dm = true,
+       .external = true},
+      {.name = "dm_still_needs_allow_dm", .reason_has = "direct messages are not allowed",
+       .groups = {"ops"}, .action = "ec2:StartInstances", .channel = "", .dm = true},
+      {.name = "internal_channel_satisfies", .want = E::kAllow, .statement = "stop-internal",
+       .groups = {"ops"}, .action = "ec2:StopInstances", .external = false},
+      {.name = "external_channel_fails",
+       .reason_has = "closest: statement 'stop-internal' matches but channel 'C-OPS' has "
+                     "external or guest members (channel_posture: internal)",
+       .groups = {"ops"}, .action = "ec2:StopInstances", .external = true},
+      {.name = "external_channel_other_allow_decides", .want = E::kAllow,
+       .statement = "admins-stop", .groups = {"ops"}, .roles = {"admin"},
+       .action = "ec2:StopInstances", .external = true},
+      {.name = "unknown_posture_cannot_be_evaluated", .statement = "stop-internal",
+       .reason_has = "statement 'stop-internal' cannot be evaluated: the platform did not say "
+                     "whether channel 'C-OPS' has external or guest members (channel_posture: "
+                     "internal); mention the bot",
+       .groups = {"ops"}, .action = "ec2:StopInstances"},
+      {.name = "unknown_posture_says_what_to_do", .statement = "stop-internal",
+       .reason_has = "or remove channel_posture from the statement", .groups = {"ops"},
+       .action = "ec2:StopInstances"},
+      {.name = "unknown_posture_beats_later_allow", .statement = "stop-internal",
+       .reason_has = "a condition that cannot be evaluated denies", .groups = {"ops"},
+       .roles = {"admin"}, .action = "ec2:StopInstances"},
+      {.name = "unknown_posture_no_channel_id", .statement = "start-internal",
+       .reason_has = "whether the request's channel has external", .groups = {"ops"},
+       .action = "ec2:StartInstances", .channel = ""},
+      {.name = "posture_only_where_listed", .want = E::kAllow, .statement = "describe-anywhere",
+       .groups = {"ops"}, .action = "ec2:DescribeInstances", .external = true},
+      {.name = "posture_only_where_listed_unknown", .want = E::kAllow,
+       .statement = "describe-anywhere", .action = "ec2:DescribeInstances"},
+      // Combined with channels, time windows and MFA.
+      {.name = "combined_all_hold", .want = E::kAllow, .statement = "reboot-internal",
+       .groups = {"ops"}, .action = "ec2:RebootInstances", .mfa_minutes_ago = 5,
+       .external = false},
+      {.name = "combined_needs_mfa", .want = E::kNeedsMfa, .statement = "reboot-internal",
+       .reason_has = "MFA", .groups = {"ops"}, .action = "ec2:RebootInstances",
+       .external = false},
+      {.name = "combined_external_before_mfa",
+       .reason_has = "channel 'C-OPS' has external or guest members", .groups = {"ops"},
+       .action = "ec2:RebootInstances", .external = true},
+      {.name = "combined_unknown_wrong_channel_does_not_apply",
+       .reason_has = "channel 'C-OTHER' is not in its channel allow-list", .groups = {"ops"},
+       .action = "ec2:RebootInstances", .channel = "C-OTHER", .mfa_minutes_ago = 5},
+      {.name = "combined_unknown_outside_window_does_not_apply",
+       .reason_has = "outside its time windows", .groups = {"ops"},
+       .action = "ec2:RebootInstances", .day = 28 /* Saturday */, .mfa_minutes_ago = 5},
+      {.name = "combined_unknown_otherwise_holds", .statement = "reboot-internal",
+       .reason_has = "cannot be evaluated", .groups = {"ops"}, .action = "ec2:RebootInstances",
+       .mfa_minutes_ago = 5},
+      // An explicit deny later in the file still beats, whatever the posture.
+      {.name = "deny_beats_internal_allow", .statement = "deny-terminate",
+       .reason_has = "explicit deny beats any allow", .groups = {"ops"},
+       .action = "ec2:TerminateInstances", .external = false},
+      {.name = "deny_beats_unknown_posture", .statement = "deny-terminate", .groups = {"ops"},
+       .action = "ec2:TerminateInstances"},
+      {.name = "deny_beats_in_dm", .statement = "deny-terminate", .groups = {"ops"},
+       .action = "ec2:TerminateInstances", .channel = "", .dm = true},
+  };
+  return kRows;
+}
+
+class PostureTable : public ::testing::TestWithParam<Row> {};
+
+TEST_P(PostureTable, Decides) {
+  const Row& row = GetParam();
+  const Request request = MakeRequest(row);
+  FakeCounter counter(row);
+  const EvalContext ctx = MakeContext(row, request, counter);
+  const Decision d = Evaluate(PosturePolicy(), request, ctx);
+  EXPECT_EQ(EffectName(d.effect), EffectName(row.want)) << d.reason;
+  EXPECT_EQ(d.statement, row.statement) << d.reason;
+  EXPECT_THAT(d.reason, HasSubstr(row.reason_has));
+
+  Policy linear = PosturePolicy();
+  linear.index.reset();
+  const Decision l = Evaluate(linear, request, ctx);
+  EXPECT_EQ(l.effect, d.effect);
+  EXPECT_EQ(l.reason, d.reason);
+}
+
+INSTANTIATE_TEST_SUITE_P(Posture, PostureTable, ::testing::ValuesIn(PostureRows()),
+                         [](const auto& row_info) { return std::string(row_info.param.name); });
+
+TEST(Evaluate, ChannelPostureInHandBuiltDenyIsIgnored) {
+  // ParsePolicy refuses it; a deny built in code ignores it (which only widens the deny).
+  Statement s;
+  s.id = "hand-deny";
+  s.effect = Effect::kDeny;
+  s.principals.users.emplace_back("*");
+  s.actions.push_back(ActionPattern::Make("*"));
+  s.resources.emplace_back("*");
+  s.conditions.channel_posture = ChannelPosture::kInternal;
+  Policy p;
+  p.statements.push_back(s);
+  for (const std::optional<bool> external : {std::optional<bool>(), std::optional<bool>(true),
+                                             std::optional<bool>(false)}) {
+    Row row{.name = "x", .external = external};
+    const Decision d = Evaluate(p, MakeRequest(row), EvalContext{});
+    EXPECT_EQ(d.effect, E::kDeny);
+    EXPECT_EQ(d.statement, "hand-deny");
+  }
+}
+
 TEST(Evaluate, AllowCarriesSessionDurationAndRateKeys) {
   Row row{.name = "x", .groups = {"devs"}, .action = "ec2:StopInstances"};
   const Request r = MakeRequest(row);
@@ -769,11 +937,43 @@ TEST(ParsePolicy, AllowOnlyConditionsRefusedInDeny) {
                             "    conditions: {allow_dm: true}\n",
                             "    conditions: {approval: {approver_group: g}}\n",
                             "    conditions: {rate_caps: {total: {max: 1, window: 1h}}}\n",
+                            "    conditions: {channel_posture: internal}\n",
                             "    session_duration: 15m\n"}) {
     EXPECT_THAT(Errors(Statement1(extra, "[\"*\"]", "deny")),
                 ::testing::ElementsAre(HasSubstr("only allowed in allow statements")))
         << extra;
   }
+}
+
+TEST(ParsePolicy, ChannelPosture) {
+  auto p = ParsePolicy(Statement1("    conditions: {channel_posture: internal}\n"), "p.yaml");
+  ASSERT_TRUE(p) << (p ? "" : p.error()[0].ToString());
+  EXPECT_EQ(p->statements[0].conditions.channel_posture, ChannelPosture::kInternal);
+  auto none = ParsePolicy(Statement1(""), "p.yaml");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->statements[0].conditions.channel_posture, ChannelPosture::kAny);
+
+  EXPECT_THAT(Errors(Statement1("    conditions: {channel_posture: interal}\n")),
+              ::testing::ElementsAre(
+                  "p.yaml:7:35: statements[0].conditions.channel_posture: unknown channel "
+                  "posture 'interal' (did you mean 'internal'?)"));
+  EXPECT_THAT(Errors(Statement1("    conditions: {channel_posture: Internal}\n")),
+              ::testing::ElementsAre(HasSubstr("(did you mean 'internal'?)")));
+  // The opposite word gets no did-you-mean, and the way to allow any channel.
+  EXPECT_THAT(Errors(Statement1("    conditions: {channel_posture: external}\n")),
+              ::testing::ElementsAre(
+                  AllOf(HasSubstr("unknown channel posture 'external' (the only posture is "
+                                  "'internal'"),
+                        HasSubstr("leave channel_posture out"),
+                        ::testing::Not(HasSubstr("did you mean")))));
+  for (const char* bad : {"[internal]", "{a: b}", "true", "\"\"", "any"}) {
+    EXPECT_THAT(Errors(Statement1(std::string("    conditions: {channel_posture: ") + bad + "}\n")),
+                ::testing::ElementsAre(HasSubstr("conditions.channel_posture: unknown channel "
+                                                 "posture")))
+        << bad;
+  }
+  EXPECT_THAT(Errors(Statement1("    conditions: {chanel_posture: internal}\n")),
+              ::testing::ElementsAre(HasSubstr("did you mean 'channel_posture'?")));
 }
 
 TEST(ParsePolicy, TimeWindows) {

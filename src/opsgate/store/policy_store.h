@@ -130,4 +130,57 @@ class ApprovalStore {
       core::Clock::WallTime now) = 0;
 };
 
+// A break-glass elevation (docs/policy.md#break-glass): for a bounded time the principal
+// holds the role `break-glass`, which policy statements may grant more to. It ends on its
+// own at expires_at (or earlier, when ended), and must then be reviewed by someone else.
+struct Elevation {
+  std::string id;              // 1..32 of [A-Z0-9]; primary key
+  std::string principal;       // the elevated principal id, 1..1024 bytes
+  std::string principal_name;  // for people (email or subject), 0..1024 bytes
+  std::string reason;          // why, as typed, 1..2000 bytes
+  std::string correlation_id;  // of the request that started it, 0..256 bytes
+  core::Clock::WallTime started_at{};
+  core::Clock::WallTime expires_at{};  // after started_at
+  // Set once it ended early (End) or was found expired (EndDue).
+  std::optional<core::Clock::WallTime> ended_at;
+  std::string ended_by;  // principal id, or "expiry"
+  // The after-the-fact review: "" while pending, else "ok" or "misuse".
+  std::string review;
+  std::string reviewer;  // principal id
+  std::optional<core::Clock::WallTime> reviewed_at;
+  std::string review_note;  // 0..2000 bytes
+
+  bool EndedAt(core::Clock::WallTime now) const { return ended_at.has_value() || now >= expires_at; }
+};
+
+class ElevationStore {
+ public:
+  virtual ~ElevationStore() = default;
+  // Stores a new elevation. kAlreadyExists if the id is taken; kFailedPrecondition if
+  // the principal already has one active at started_at (checked atomically);
+  // kInvalidArgument for fields out of range, ended/reviewed fields set, or expires_at not
+  // after started_at.
+  [[nodiscard]] virtual core::Status Create(const Elevation& elevation) = 0;
+  [[nodiscard]] virtual core::Result<std::optional<Elevation>> Find(std::string_view id) const = 0;
+  // The principal's elevation active at `now` (started, not ended, not expired).
+  [[nodiscard]] virtual core::Result<std::optional<Elevation>> Active(
+      std::string_view principal, core::Clock::WallTime now) const = 0;
+  // Ends it early; false if it had already ended (or expired). kNotFound if no such id.
+  [[nodiscard]] virtual core::Result<bool> End(std::string_view id, core::Clock::WallTime at,
+                                               std::string_view by) = 0;
+  // Marks every elevation that expired by `now` and was not yet marked as ended (at its
+  // expiry, by "expiry") and returns them as they are after the change.
+  [[nodiscard]] virtual core::Result<std::vector<Elevation>> EndDue(core::Clock::WallTime now) = 0;
+  // Records the review of an ended elevation: true when recorded; false if it was already
+  // reviewed. kNotFound if no such id; kFailedPrecondition if it has not ended at `at`;
+  // kInvalidArgument for a verdict other than "ok"/"misuse" or a note over 2000 bytes.
+  [[nodiscard]] virtual core::Result<bool> Review(std::string_view id, std::string_view reviewer,
+                                                  std::string_view verdict, std::string_view note,
+                                                  core::Clock::WallTime at) = 0;
+  // Ended (or expired by `now`) and not yet reviewed, oldest first, at most `limit`; with
+  // a principal, only theirs.
+  [[nodiscard]] virtual core::Result<std::vector<Elevation>> Unreviewed(
+      core::Clock::WallTime now, size_t limit, std::string_view principal = {}) const = 0;
+};
+
 }  // namespace opsgate::store

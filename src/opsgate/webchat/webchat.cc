@@ -883,6 +883,14 @@ WebChat::WebChat(WebChatDeps deps, WebChatOptions options)
                                 state->ReplyFrame(reply));
           }
         });
+    // Announcements (break-glass) reach every open web chat session.
+    deps.notifier->RegisterAnnouncer([weak = std::weak_ptr<State>(state_)](
+                                         const pipeline::Reply& reply) {
+      if (auto state = weak.lock()) {
+        (void)state->SendTo([](const State::PeerEntry&) { return true; },
+                            state->ReplyFrame(reply));
+      }
+    });
   }
 }
 

@@ -335,6 +335,14 @@ core::Result<SlackPayload> ParseEventCallback(const json::object& o, const Parse
       return Invalid("event_time must be an integer");
     }
   }
+  // Optional: absent or null stays nullopt (Slack omits it in some envelopes); any
+  // other non-boolean is a malformed body rather than a guess.
+  if (const json::value* x = Member(o, "is_ext_shared_channel")) {
+    if (!x->is_bool()) {
+      return Invalid("is_ext_shared_channel must be true or false");
+    }
+    e.is_ext_shared_channel = x->get_bool();
+  }
   const json::object* ev = nullptr;
   ASSIGN_OR_RETURN(ev, JsonObject(o, "", "event", true));
   ASSIGN_OR_RETURN(e.event_type, JsonString(*ev, "event", {"type", true}));
@@ -635,6 +643,8 @@ pipeline::Message ToMessage(const SlashCommand& c) {
   m.user_name = c.user_name;
   m.text = UnescapeSlackText(core::Trim(c.text));
   m.event_id = "command:" + c.trigger_id;
+  // Slash commands do not say whether the channel is shared: channel_external stays
+  // nullopt, so a policy with channel_posture cannot allow them (except in DMs).
   m.reply_to.channel_id = c.channel_id;
   m.reply_to.response_url = c.response_url;
   m.reply_to.ephemeral = true;
@@ -653,6 +663,7 @@ std::optional<pipeline::Message> ToMessage(const EventCallback& e) {
   m.user_id = e.user;
   m.event_id = e.event_id;
   m.reply_to.channel_id = e.channel;
+  m.channel_external = e.is_ext_shared_channel;
   if (e.kind == EventKind::kAppMention) {
     m.text = UnescapeSlackText(StripLeadingMention(e.text));
     // Answer in a thread under the mention, not in the channel's main flow.
@@ -676,6 +687,8 @@ pipeline::Message ToMessage(const BlockActions& b) {
     m.text = a.value.empty() ? a.action_id : a.action_id + " " + a.value;
   }
   m.event_id = "action:" + b.trigger_id;
+  // block_actions payloads do not say whether the channel is shared: channel_external
+  // stays nullopt.
   m.reply_to.channel_id = b.channel_id;
   m.reply_to.thread_id = b.thread_ts;
   m.reply_to.response_url = b.response_url;

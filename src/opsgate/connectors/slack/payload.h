@@ -108,6 +108,10 @@ struct EventCallback {
   std::string thread_ts;  // parent message if the message is in a thread
   std::string subtype;
   std::string bot_id;
+  // The envelope's is_ext_shared_channel: true when the event happened in a channel
+  // shared with another organization (Slack Connect); nullopt when absent or null.
+  // Slack says nothing here about guest accounts in the channel.
+  std::optional<bool> is_ext_shared_channel;
 };
 
 // One element of a block_actions payload (a button click).
@@ -184,6 +188,8 @@ bool IsSlackResponseUrl(std::string_view url);
 //   app mention    text without the leading bot mention; reply in the thread of the
 //                  mention (thread_ts, else the message's ts).
 //   direct message reply in the DM (in its thread if it has one).
+//   channel_external: an event's is_ext_shared_channel; slash commands and block
+//   actions do not carry it (nullopt).
 //   block action   text = "<action_id> <value>" of the first action (just the
 //                  action_id if it has no value); reply via response_url, ephemeral
 //                  if the message with the buttons was.

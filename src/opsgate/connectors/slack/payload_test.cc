@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 namespace opsgate::connectors::slack {
@@ -389,6 +390,61 @@ TEST(SlackPayload, DirectMessageBecomesAMessage) {
   EXPECT_EQ(m->event_id, "Ev044C51K43V");
   EXPECT_EQ(m->reply_to.channel_id, "D0442US94JD");
   EXPECT_EQ(m->reply_to.thread_id, "");
+}
+
+// The envelope's is_ext_shared_channel becomes Message::channel_external (policy
+// channel_posture); absent or null says nothing.
+TEST(SlackPayload, ExtSharedChannelFlagReachesTheMessage) {
+  struct Case {
+    std::string_view field;  // inserted before "event_id" in the envelope
+    std::optional<bool> want;
+  };
+  const Case cases[] = {
+      {"", std::nullopt},
+      {R"("is_ext_shared_channel": true,)", true},
+      {R"("is_ext_shared_channel": false,)", false},
+      {R"("is_ext_shared_channel": null,)", std::nullopt},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.field);
+    std::string body(kAppMention);
+    Replace(body, R"("event_id": "Ev123ABC456",)",
+            std::string(c.field) + R"("event_id": "Ev123ABC456",)");
+    const auto r = ParseSlackPayload(kJson, body);
+    const auto& e = As<EventCallback>(r);
+    EXPECT_EQ(e.is_ext_shared_channel, c.want);
+    const auto m = ToMessage(*r);
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->channel_external, c.want);
+  }
+  // The documented DM envelope says false.
+  const auto dm = ToMessage(As<EventCallback>(ParseSlackPayload(kJson, kMessageIm)));
+  ASSERT_TRUE(dm.has_value());
+  EXPECT_EQ(dm->channel_external, std::optional<bool>(false));
+}
+
+TEST(SlackPayload, ExtSharedChannelFlagMustBeABool) {
+  for (const std::string_view value : {R"("true")", "1", "0", "{}", "[]", R"("")"}) {
+    SCOPED_TRACE(value);
+    std::string body(kAppMention);
+    Replace(body, R"("event_id": "Ev123ABC456",)",
+            R"("is_ext_shared_channel": )" + std::string(value) + R"(, "event_id": "Ev123ABC456",)");
+    ExpectInvalid(ParseSlackPayload(kJson, body), "is_ext_shared_channel must be true or false");
+  }
+  // Also on an event opsgate would ignore: a malformed body is refused whatever it holds.
+  ExpectInvalid(ParseSlackPayload(kJson, R"({"type":"event_callback","team_id":"T1",)"
+                                         R"("event_id":"Ev1","is_ext_shared_channel":"yes",)"
+                                         R"("event":{"type":"reaction_added"}})"),
+                "is_ext_shared_channel must be true or false");
+}
+
+TEST(SlackPayload, CommandsAndActionsDoNotSayWhetherTheChannelIsShared) {
+  EXPECT_EQ(ToMessage(As<SlashCommand>(ParseSlackPayload(kForm, Command("status")))).channel_external,
+            std::nullopt);
+  EXPECT_EQ(ToMessage(As<BlockActions>(ParseSlackPayload(
+                          kForm, "payload=" + FormEncode(BlockActionsJson()))))
+                .channel_external,
+            std::nullopt);
 }
 
 std::string MessageEvent(std::string_view inner_extra, std::string_view channel_type = "im") {

@@ -121,6 +121,16 @@ SlackConnector::SlackConnector(SlackSettings settings, ConnectorDeps& deps)
           rendered.ephemeral = false;
           PostMessage(m, rendered, to.correlation_id);
         });
+    if (!settings_.announce_channel.empty()) {
+      deps_.notifier->RegisterAnnouncer([this](const pipeline::Reply& reply) {
+        pipeline::Message m;
+        m.platform = "slack";
+        m.reply_to.channel_id = settings_.announce_channel;
+        SlackReply rendered = RenderReply(reply);
+        rendered.ephemeral = false;
+        PostMessage(m, rendered, "announcement");
+      });
+    }
   }
 }
 
@@ -816,6 +826,7 @@ core::Result<std::unique_ptr<Connector>> SlackConnectorFactory::Create(
   s.body_bytes = c.body_bytes;
   s.command = c.command;
   s.approvals_channel = config.policy.approvals.slack_channel;
+  s.announce_channel = config.policy.break_glass.slack_channel;
   deps.log.Info("slack.connector_on", {{"path", kEventsPath},
                                        {"api", http::RedactUrl(s.api_url)},
                                        {"teams", static_cast<uint64_t>(s.team_ids.size())},

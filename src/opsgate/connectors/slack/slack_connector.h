@@ -74,6 +74,9 @@ struct SlackSettings {
   // Channel id approval requests are posted to (policy.approvals.slack_channel); empty:
   // the channel the request came from.
   std::string approvals_channel;
+  // Channel id break-glass starts, ends and reviews are announced in
+  // (policy.break_glass.slack_channel); empty: not announced on Slack.
+  std::string announce_channel;
 };
 
 class SlackConnector final : public Connector {

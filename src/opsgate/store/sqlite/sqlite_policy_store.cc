@@ -428,4 +428,255 @@ core::Result<std::vector<ApprovalRequest>> SqliteApprovalStore::ExpireDue(
   });
 }
 
+// ---- break-glass elevations
+
+namespace {
+
+constexpr std::string_view kElevationColumns =
+    "id, principal, principal_name, reason, correlation_id, started_ms, expires_ms, ended_ms, "
+    "ended_by, review, reviewer, reviewed_ms, review_note";
+
+Elevation ReadElevation(const Statement& st) {
+  Elevation e;
+  e.id = st.ColumnText(0);
+  e.principal = st.ColumnText(1);
+  e.principal_name = st.ColumnText(2);
+  e.reason = st.ColumnText(3);
+  e.correlation_id = st.ColumnText(4);
+  e.started_at = FromMs(st.ColumnInt64(5));
+  e.expires_at = FromMs(st.ColumnInt64(6));
+  if (const int64_t ended = st.ColumnInt64(7); ended != 0) {
+    e.ended_at = FromMs(ended);
+  }
+  e.ended_by = st.ColumnText(8);
+  e.review = st.ColumnText(9);
+  e.reviewer = st.ColumnText(10);
+  if (const int64_t reviewed = st.ColumnInt64(11); reviewed != 0) {
+    e.reviewed_at = FromMs(reviewed);
+  }
+  e.review_note = st.ColumnText(12);
+  return e;
+}
+
+core::Result<std::vector<Elevation>> ReadElevations(Statement& st) {
+  std::vector<Elevation> out;
+  for (;;) {
+    auto row = st.Step();
+    if (!row) {
+      return core::Fail(row.error());
+    }
+    if (!*row) {
+      return out;
+    }
+    out.push_back(ReadElevation(st));
+  }
+}
+
+core::Status CheckElevation(const Elevation& e) {
+  OPSGATE_RETURN_IF_ERROR(CheckApprovalId(e.id, "elevation id"));
+  OPSGATE_RETURN_IF_ERROR(CheckField(e.principal, "elevation principal",
+                                     SqliteElevationStore::kMaxPrincipalBytes));
+  OPSGATE_RETURN_IF_ERROR(CheckField(e.principal_name, "elevation principal_name",
+                                     SqliteElevationStore::kMaxPrincipalBytes,
+                                     /*allow_empty=*/true));
+  OPSGATE_RETURN_IF_ERROR(
+      CheckField(e.reason, "elevation reason", SqliteElevationStore::kMaxTextBytes));
+  OPSGATE_RETURN_IF_ERROR(CheckField(e.correlation_id, "elevation correlation_id",
+                                     SqliteElevationStore::kMaxCorrelationBytes,
+                                     /*allow_empty=*/true));
+  if (Ms(e.expires_at) <= Ms(e.started_at)) {
+    return core::Fail(core::InvalidArgument("elevation expires_at must be after started_at"));
+  }
+  if (e.ended_at || !e.ended_by.empty() || !e.review.empty() || !e.reviewer.empty() ||
+      e.reviewed_at || !e.review_note.empty()) {
+    return core::Fail(
+        core::InvalidArgument("a new elevation must not be ended or reviewed already"));
+  }
+  return core::Ok();
+}
+
+}  // namespace
+
+core::Status SqliteElevationStore::Create(const Elevation& e) {
+  OPSGATE_RETURN_IF_ERROR(CheckElevation(e));
+  return store_.WithDatabase([&](Database& db) -> core::Status {
+    auto tx = db.BeginImmediate();
+    if (!tx) {
+      return core::Fail(tx.error());
+    }
+    auto active = db.QueryRow(
+        "SELECT id FROM break_glass WHERE principal = ?1 AND ended_ms = 0 AND expires_ms > ?2",
+        e.principal, Ms(e.started_at));
+    if (!active) {
+      return core::Fail(active.error());
+    }
+    if (*active) {
+      return core::Fail(core::FailedPrecondition("break-glass " + (*active)->ColumnText(0) +
+                                                 " of this principal is still active"));
+    }
+    auto taken = db.QueryRow("SELECT 1 FROM break_glass WHERE id = ?1", e.id);
+    if (!taken) {
+      return core::Fail(taken.error());
+    }
+    if (*taken) {
+      return core::Fail(core::AlreadyExists("elevation id " + e.id + " is taken"));
+    }
+    OPSGATE_RETURN_IF_ERROR(
+        db.Run("INSERT INTO break_glass (id, principal, principal_name, reason, correlation_id, "
+               "started_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+               e.id, e.principal, e.principal_name, e.reason, e.correlation_id,
+               Ms(e.started_at), Ms(e.expires_at)));
+    return tx->Commit();
+  });
+}
+
+core::Result<std::optional<Elevation>> SqliteElevationStore::Find(std::string_view id) const {
+  OPSGATE_RETURN_IF_ERROR(CheckApprovalId(id, "elevation id"));
+  return store_.WithDatabase([&](Database& db) -> core::Result<std::optional<Elevation>> {
+    auto row = db.QueryRow(
+        "SELECT " + std::string(kElevationColumns) + " FROM break_glass WHERE id = ?1", id);
+    if (!row) {
+      return core::Fail(row.error());
+    }
+    if (!*row) {
+      return std::optional<Elevation>();
+    }
+    return std::optional<Elevation>(ReadElevation(**row));
+  });
+}
+
+core::Result<std::optional<Elevation>> SqliteElevationStore::Active(
+    std::string_view principal, core::Clock::WallTime now) const {
+  OPSGATE_RETURN_IF_ERROR(CheckField(principal, "elevation principal", kMaxPrincipalBytes));
+  return store_.WithDatabase([&](Database& db) -> core::Result<std::optional<Elevation>> {
+    auto row = db.QueryRow("SELECT " + std::string(kElevationColumns) +
+                               " FROM break_glass WHERE principal = ?1 AND ended_ms = 0 AND "
+                               "started_ms <= ?2 AND expires_ms > ?2 ORDER BY started_ms DESC",
+                           principal, Ms(now));
+    if (!row) {
+      return core::Fail(row.error());
+    }
+    if (!*row) {
+      return std::optional<Elevation>();
+    }
+    return std::optional<Elevation>(ReadElevation(**row));
+  });
+}
+
+core::Result<bool> SqliteElevationStore::End(std::string_view id, core::Clock::WallTime at,
+                                             std::string_view by) {
+  OPSGATE_RETURN_IF_ERROR(CheckApprovalId(id, "elevation id"));
+  OPSGATE_RETURN_IF_ERROR(CheckField(by, "elevation ended_by", kMaxPrincipalBytes));
+  return store_.WithDatabase([&](Database& db) -> core::Result<bool> {
+    auto changed = db.Execute(
+        "UPDATE break_glass SET ended_ms = ?2, ended_by = ?3 "
+        "WHERE id = ?1 AND ended_ms = 0 AND expires_ms > ?2",
+        id, Ms(at), by);
+    if (!changed) {
+      return core::Fail(changed.error());
+    }
+    if (*changed == 1) {
+      return true;
+    }
+    auto exists = db.QueryRow("SELECT 1 FROM break_glass WHERE id = ?1", id);
+    if (!exists) {
+      return core::Fail(exists.error());
+    }
+    if (!*exists) {
+      return core::Fail(core::NotFound("no break-glass elevation " + std::string(id)));
+    }
+    return false;
+  });
+}
+
+core::Result<std::vector<Elevation>> SqliteElevationStore::EndDue(core::Clock::WallTime now) {
+  const int64_t now_ms = Ms(now);
+  return store_.WithDatabase([&](Database& db) -> core::Result<std::vector<Elevation>> {
+    auto tx = db.BeginImmediate();
+    if (!tx) {
+      return core::Fail(tx.error());
+    }
+    auto st = db.Query("SELECT " + std::string(kElevationColumns) +
+                           " FROM break_glass WHERE ended_ms = 0 AND expires_ms <= ?1 "
+                           "ORDER BY expires_ms, rowid",
+                       now_ms);
+    if (!st) {
+      return core::Fail(st.error());
+    }
+    auto due = ReadElevations(*st);
+    if (!due || due->empty()) {
+      return due;
+    }
+    OPSGATE_RETURN_IF_ERROR(
+        db.Run("UPDATE break_glass SET ended_ms = expires_ms, ended_by = 'expiry' "
+               "WHERE ended_ms = 0 AND expires_ms <= ?1",
+               now_ms));
+    OPSGATE_RETURN_IF_ERROR(tx->Commit());
+    for (Elevation& e : *due) {
+      e.ended_at = e.expires_at;
+      e.ended_by = "expiry";
+    }
+    return due;
+  });
+}
+
+core::Result<bool> SqliteElevationStore::Review(std::string_view id, std::string_view reviewer,
+                                                std::string_view verdict, std::string_view note,
+                                                core::Clock::WallTime at) {
+  OPSGATE_RETURN_IF_ERROR(CheckApprovalId(id, "elevation id"));
+  OPSGATE_RETURN_IF_ERROR(CheckField(reviewer, "elevation reviewer", kMaxPrincipalBytes));
+  OPSGATE_RETURN_IF_ERROR(
+      CheckField(note, "elevation review note", kMaxTextBytes, /*allow_empty=*/true));
+  if (verdict != "ok" && verdict != "misuse") {
+    return core::Fail(core::InvalidArgument("review verdict must be ok or misuse"));
+  }
+  const int64_t at_ms = Ms(at);
+  return store_.WithDatabase([&](Database& db) -> core::Result<bool> {
+    auto tx = db.BeginImmediate();
+    if (!tx) {
+      return core::Fail(tx.error());
+    }
+    auto row = db.QueryRow("SELECT ended_ms, expires_ms, review FROM break_glass WHERE id = ?1",
+                           id);
+    if (!row) {
+      return core::Fail(row.error());
+    }
+    if (!*row) {
+      return core::Fail(core::NotFound("no break-glass elevation " + std::string(id)));
+    }
+    const bool ended = (*row)->ColumnInt64(0) != 0 || (*row)->ColumnInt64(1) <= at_ms;
+    const bool reviewed = !(*row)->ColumnText(2).empty();
+    if (reviewed) {
+      return false;
+    }
+    if (!ended) {
+      return core::Fail(core::FailedPrecondition("break-glass " + std::string(id) +
+                                                 " is still active; review it once it ended"));
+    }
+    OPSGATE_RETURN_IF_ERROR(
+        db.Run("UPDATE break_glass SET review = ?2, reviewer = ?3, reviewed_ms = ?4, "
+               "review_note = ?5 WHERE id = ?1",
+               id, verdict, reviewer, at_ms, note));
+    OPSGATE_RETURN_IF_ERROR(tx->Commit());
+    return true;
+  });
+}
+
+core::Result<std::vector<Elevation>> SqliteElevationStore::Unreviewed(
+    core::Clock::WallTime now, size_t limit, std::string_view principal) const {
+  const auto capped = static_cast<int64_t>(
+      std::min<size_t>(limit, static_cast<size_t>(std::numeric_limits<int64_t>::max())));
+  return store_.WithDatabase([&](Database& db) -> core::Result<std::vector<Elevation>> {
+    auto st = db.Query("SELECT " + std::string(kElevationColumns) +
+                           " FROM break_glass WHERE review = '' AND (ended_ms != 0 OR "
+                           "expires_ms <= ?1) AND (coalesce(?3, '') = '' OR principal = ?3) "
+                           "ORDER BY started_ms, rowid LIMIT ?2",
+                       Ms(now), capped, principal);
+    if (!st) {
+      return core::Fail(st.error());
+    }
+    return ReadElevations(*st);
+  });
+}
+
 }  // namespace opsgate::store

@@ -75,4 +75,32 @@ class SqliteApprovalStore final : public ApprovalStore {
   SqliteStore& store_;
 };
 
+class SqliteElevationStore final : public ElevationStore {
+ public:
+  static constexpr size_t kMaxIdBytes = 32;  // [A-Z0-9]
+  static constexpr size_t kMaxPrincipalBytes = 1024;
+  static constexpr size_t kMaxTextBytes = 2000;  // reason, review note
+  static constexpr size_t kMaxCorrelationBytes = 256;
+
+  explicit SqliteElevationStore(SqliteStore& store) : store_(store) {}
+  SqliteElevationStore(const SqliteElevationStore&) = delete;
+  SqliteElevationStore& operator=(const SqliteElevationStore&) = delete;
+
+  [[nodiscard]] core::Status Create(const Elevation& elevation) override;
+  [[nodiscard]] core::Result<std::optional<Elevation>> Find(std::string_view id) const override;
+  [[nodiscard]] core::Result<std::optional<Elevation>> Active(
+      std::string_view principal, core::Clock::WallTime now) const override;
+  [[nodiscard]] core::Result<bool> End(std::string_view id, core::Clock::WallTime at,
+                                       std::string_view by) override;
+  [[nodiscard]] core::Result<std::vector<Elevation>> EndDue(core::Clock::WallTime now) override;
+  [[nodiscard]] core::Result<bool> Review(std::string_view id, std::string_view reviewer,
+                                          std::string_view verdict, std::string_view note,
+                                          core::Clock::WallTime at) override;
+  [[nodiscard]] core::Result<std::vector<Elevation>> Unreviewed(
+      core::Clock::WallTime now, size_t limit, std::string_view principal = {}) const override;
+
+ private:
+  SqliteStore& store_;
+};
+
 }  // namespace opsgate::store

@@ -566,6 +566,7 @@ TEST_F(SqlitePolicyStoreTest, MigratesVersionSixDatabase) {
   RawExec(DbPath(),
           "DROP TABLE approval_votes; DROP TABLE approval_requests; "
           "DROP TABLE policy_rate_events; ALTER TABLE identity_principals DROP COLUMN mfa_at_ms; "
+          "DROP TABLE break_glass; "
           "DELETE FROM schema_migrations WHERE version >= 7; "
           "INSERT INTO export_cursors (name, next_seq, updated_at) VALUES ('siem', 42, 1);");
   {
@@ -591,6 +592,100 @@ TEST_F(SqlitePolicyStoreTest, MigratesVersionSixDatabase) {
     return row && *row ? std::to_string((*row)->ColumnInt64(0)) : std::string("missing");
   });
   EXPECT_EQ(kept, "42");
+}
+
+Elevation Glass(std::string id, std::string principal = "iss|alice", int64_t start = 1000,
+                int64_t end = 1600) {
+  Elevation e;
+  e.id = std::move(id);
+  e.principal = std::move(principal);
+  e.principal_name = "alice@example.com";
+  e.reason = "prod db down, pager 123";
+  e.correlation_id = "corr-1";
+  e.started_at = At(start);
+  e.expires_at = At(end);
+  return e;
+}
+
+TEST_F(SqlitePolicyStoreTest, ElevationIsActiveUntilItExpiresOrEnds) {
+  SqliteElevationStore glass(*store_);
+  ASSERT_TRUE(glass.Create(Glass("G1")).has_value());
+  auto active = glass.Active("iss|alice", At(1200));
+  ASSERT_TRUE(active.has_value() && active->has_value());
+  EXPECT_EQ((*active)->id, "G1");
+  EXPECT_EQ((*active)->reason, "prod db down, pager 123");
+  EXPECT_FALSE(*glass.Active("iss|alice", At(999)));   // not started yet
+  EXPECT_FALSE(*glass.Active("iss|alice", At(1600)));  // expired at exactly expires_at
+  EXPECT_FALSE(*glass.Active("iss|bob", At(1200)));
+
+  // One active elevation per principal.
+  auto second = glass.Create(Glass("G2", "iss|alice", 1100, 1700));
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(glass.Create(Glass("G1", "iss|bob")).error().code, ErrorCode::kAlreadyExists);
+
+  // Ended early: inactive at once, and ending twice changes nothing.
+  EXPECT_TRUE(*glass.End("G1", At(1300), "iss|alice"));
+  EXPECT_FALSE(*glass.End("G1", At(1301), "iss|alice"));
+  EXPECT_FALSE(*glass.Active("iss|alice", At(1300)));
+  auto found = glass.Find("G1");
+  ASSERT_TRUE(found.has_value() && found->has_value());
+  EXPECT_EQ((*found)->ended_at, At(1300));
+  EXPECT_EQ((*found)->ended_by, "iss|alice");
+  EXPECT_EQ(glass.End("NOPE", At(1300), "x").error().code, ErrorCode::kNotFound);
+  // A new one may start once the first ended.
+  EXPECT_TRUE(glass.Create(Glass("G2", "iss|alice", 1400, 1500)).has_value());
+}
+
+TEST_F(SqlitePolicyStoreTest, ExpiredElevationsAreEndedOnceAndAwaitReview) {
+  SqliteElevationStore glass(*store_);
+  ASSERT_TRUE(glass.Create(Glass("G1", "iss|alice", 1000, 1600)).has_value());
+  ASSERT_TRUE(glass.Create(Glass("G2", "iss|bob", 1000, 2600)).has_value());
+  EXPECT_TRUE(glass.EndDue(At(1599))->empty());
+  auto due = glass.EndDue(At(1600));
+  ASSERT_TRUE(due.has_value());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].id, "G1");
+  EXPECT_EQ((*due)[0].ended_by, "expiry");
+  EXPECT_EQ((*due)[0].ended_at, At(1600));
+  EXPECT_TRUE(glass.EndDue(At(1700))->empty());  // reported once
+
+  // Review: only after the end, once, with a known verdict.
+  auto pending = glass.Unreviewed(At(1700), 10);
+  ASSERT_TRUE(pending.has_value());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ(glass.Review("G2", "iss|carol", "ok", "", At(1700)).error().code,
+            ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(glass.Review("G1", "iss|carol", "fine", "", At(1700)).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(*glass.Review("G1", "iss|carol", "misuse", "no incident on record", At(1700)));
+  EXPECT_FALSE(*glass.Review("G1", "iss|dave", "ok", "", At(1701)));
+  auto reviewed = glass.Find("G1");
+  ASSERT_TRUE(reviewed.has_value() && reviewed->has_value());
+  EXPECT_EQ((*reviewed)->review, "misuse");
+  EXPECT_EQ((*reviewed)->reviewer, "iss|carol");
+  EXPECT_EQ((*reviewed)->review_note, "no incident on record");
+  EXPECT_TRUE(glass.Unreviewed(At(1700), 10)->empty());
+  // G2 expires later; it then waits for review too, also filtered by principal.
+  EXPECT_EQ(glass.Unreviewed(At(2600), 10, "iss|bob")->size(), 1u);
+  EXPECT_TRUE(glass.Unreviewed(At(2600), 10, "iss|alice")->empty());
+}
+
+TEST_F(SqlitePolicyStoreTest, ElevationFieldsAreValidated) {
+  SqliteElevationStore glass(*store_);
+  Elevation e = Glass("bad id");
+  EXPECT_EQ(glass.Create(e).error().code, ErrorCode::kInvalidArgument);
+  e = Glass("G1");
+  e.reason.clear();
+  EXPECT_EQ(glass.Create(e).error().code, ErrorCode::kInvalidArgument);
+  e = Glass("G1", "iss|alice", 1000, 1000);
+  EXPECT_EQ(glass.Create(e).error().code, ErrorCode::kInvalidArgument);
+  e = Glass("G1");
+  e.review = "ok";
+  EXPECT_EQ(glass.Create(e).error().code, ErrorCode::kInvalidArgument);
+  e = Glass("G1");
+  e.reason = std::string(2001, 'x');
+  EXPECT_EQ(glass.Create(e).error().code, ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -212,6 +212,27 @@ constexpr Migration kMigrations[] = {
     {8, R"sql(
       ALTER TABLE identity_principals ADD COLUMN mfa_at_ms INTEGER;
     )sql"},
+    // Break-glass elevations (docs/policy.md#break-glass). ended_ms / reviewed_ms are 0
+    // until the elevation ends / is reviewed; review is '' until then.
+    {9, R"sql(
+      CREATE TABLE break_glass (
+        id             TEXT    NOT NULL PRIMARY KEY,
+        principal      TEXT    NOT NULL,
+        principal_name TEXT    NOT NULL,
+        reason         TEXT    NOT NULL,
+        correlation_id TEXT    NOT NULL,
+        started_ms     INTEGER NOT NULL,
+        expires_ms     INTEGER NOT NULL CHECK (expires_ms > started_ms),
+        ended_ms       INTEGER NOT NULL DEFAULT 0,
+        ended_by       TEXT    NOT NULL DEFAULT '',
+        review         TEXT    NOT NULL DEFAULT '' CHECK (review IN ('', 'ok', 'misuse')),
+        reviewer       TEXT    NOT NULL DEFAULT '',
+        reviewed_ms    INTEGER NOT NULL DEFAULT 0,
+        review_note    TEXT    NOT NULL DEFAULT ''
+      );
+      CREATE INDEX break_glass_by_principal ON break_glass (principal, expires_ms);
+      CREATE INDEX break_glass_by_review ON break_glass (review, expires_ms);
+    )sql"},
 };
 
 constexpr bool MigrationsAreConsecutive() {
