@@ -581,6 +581,9 @@ int RunPolicyExplain(const PolicyExplainOptions& options) {
   r.workspace = options.workspace;
   r.channel = options.channel;
   r.is_dm = options.dm;
+  if (!options.channel_posture.empty()) {
+    r.channel_external = options.channel_posture == "shared";
+  }
   r.now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   if (!options.at.empty()) {
     auto at = policy::ParseUtcTime(options.at);

@@ -60,6 +60,9 @@ struct PolicyExplainOptions {
   std::string workspace;
   std::string channel;    // "" with dm, or when unknown
   bool dm = false;
+  // The platform's word on the channel: "internal", "shared" (external or guest
+  // members), or "" when it did not say (statements with channel_posture then deny).
+  std::string channel_posture;
   std::string mfa_age;    // "5m": last MFA that long ago; "": no MFA on record
   std::string at;         // RFC 3339 UTC ("2026-01-05T12:00:00Z"); "": now
 };

@@ -133,6 +133,11 @@ int main(int argc, char** argv) {
       explain_cmd->add_option("--channel", explain.channel, "Channel id the request comes from");
   auto* explain_dm = explain_cmd->add_flag("--dm", explain.dm, "The request is a direct message");
   explain_channel->excludes(explain_dm);
+  explain_cmd
+      ->add_option("--channel-posture", explain.channel_posture,
+                   "What the platform says about the channel: internal or shared (external "
+                   "or guest members); default: it did not say")
+      ->check(CLI::IsMember({"internal", "shared"}));
   explain_cmd->add_option("--mfa-age", explain.mfa_age,
                           "Time since the requester's last MFA, e.g. 5m; default: no MFA");
   explain_cmd->add_option("--at", explain.at,

@@ -158,6 +158,13 @@ std::optional<TableCase> ParseCase(const YamlNode& node, const std::string& path
   if (has_channel && r.is_dm) {
     m.Error("dm", "a case is either in a channel or a DM (remove channel or dm)");
   }
+  // What the platform says about the channel (channel_posture conditions): absent means
+  // it did not say.
+  std::string posture;
+  if (m.ReadEnum<std::string>("channel_posture",
+                              {{"internal", "internal"}, {"shared", "shared"}}, &posture)) {
+    r.channel_external = posture == "shared";
+  }
   r.now = DefaultTableTime();
   m.Read("at", ParseTimeNode, &r.now);
   if (mfa_age) {

@@ -273,6 +273,33 @@ TEST(PolicyTableTest, RunsCasesAgainstThePolicy) {
                         "deny-terminate: "));
 }
 
+TEST(PolicyTableTest, ChannelPostureIsWhatThePlatformSaid) {
+  auto policy = ParsePolicy(R"(statements:
+  - {id: internal-only, effect: allow, principals: {users: ["*"]}, actions: ["ec2:Describe*"],
+     resources: ["*"], conditions: {channel_posture: internal}}
+)", "p.yaml");
+  ASSERT_TRUE(policy.has_value());
+  auto t = ParseOk(R"(cases:
+  - {name: internal, principal: {user: u}, action: ec2:DescribeInstances, channel: C1,
+     channel_posture: internal, expect: allow}
+  - {name: shared, principal: {user: u}, action: ec2:DescribeInstances, channel: C1,
+     channel_posture: shared, expect: deny}
+  - {name: unknown, principal: {user: u}, action: ec2:DescribeInstances, channel: C1,
+     expect: deny, statement: internal-only}
+)");
+  auto report = RunPolicyTable(*policy, t);
+  EXPECT_EQ(report.passed, 3u);
+  for (const auto& o : report.outcomes) {
+    EXPECT_TRUE(o.passed) << FormatOutcome(o);
+  }
+  // Only the two words the platform can say.
+  auto bad = ParsePolicyTable("cases:\n  - {name: x, principal: {user: u}, action: a:B, "
+                              "channel_posture: maybe, expect: deny}\n",
+                              "t.yaml", "/tmp");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_THAT(bad.error().front().ToString(), HasSubstr("channel_posture"));
+}
+
 TEST(PolicyTableTest, ExpectedStatementMustMatch) {
   auto t = ParseOk(R"(cases:
   - {name: s, principal: {user: u}, action: "ec2:TerminateInstances", expect: deny, statement: default-deny}
