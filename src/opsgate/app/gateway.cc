@@ -461,11 +461,20 @@ core::Result<std::optional<std::string>> Gateway::FirstAdminEnrolment(const std:
 
 void Gateway::StartSweeper() {
   sweeper_ = std::thread([this] {
+    // Rate-cap windows are at most 31 days (docs/policy.md); older uses count for nothing.
+    constexpr auto kLongestRateWindow = std::chrono::hours(24 * 31);
+    constexpr int kSweepsPerPrune = 120;  // every ten minutes
+    int sweeps = 0;
     std::unique_lock<std::mutex> lock(sweeper_mu_);
     while (!sweeper_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return sweeper_stop_; })) {
       lock.unlock();
       break_glass_->Sweep();
       dispatcher_->SweepApprovals();
+      if (++sweeps % kSweepsPerPrune == 1) {
+        if (auto pruned = rate_events_->PruneBefore(clock_.Now() - kLongestRateWindow); !pruned) {
+          log_.Warn("policy.rate_prune_failed", {{"error", pruned.error().message}});
+        }
+      }
       lock.lock();
     }
   });
