@@ -289,14 +289,25 @@ statements:
   r = say("ec2 stop i-12");
   EXPECT_NE(r.find("instance"), std::string::npos) << r;
 
-  // Needs MFA: the sign-in's MFA is older than the statement's 1 s.
+  // Destructive: confirmed first (no cancels it), then needs MFA: the sign-in's MFA is
+  // older than the statement's 1 s.
   std::this_thread::sleep_for(1200ms);
   r = say("ec2 stop i-0abc1234 region=eu-west-1");
+  EXPECT_NE(r.find("Stop instance i-0abc1234?"), std::string::npos) << r;
+  r = say("no");
+  EXPECT_NE(r.find("Cancelled"), std::string::npos) << r;
+  r = say("yes");
+  EXPECT_NE(r.find("Nothing is waiting"), std::string::npos) << r;
+  r = say("ec2 stop i-0abc1234 region=eu-west-1");
+  EXPECT_NE(r.find("Stop instance i-0abc1234?"), std::string::npos) << r;
+  r = say("yes");
   EXPECT_NE(r.find("Confirm it is you"), std::string::npos) << r;
   EXPECT_NE(r.find("stop-with-fresh-mfa"), std::string::npos) << r;
   r = say("code 000000");  // wrong code: refused, and the step-up is used up
   EXPECT_NE(r.find("Not confirmed"), std::string::npos) << r;
   r = say("ec2 stop i-0abc1234 region=eu-west-1");
+  EXPECT_NE(r.find("Stop instance"), std::string::npos) << r;
+  r = say("yes");
   EXPECT_NE(r.find("Confirm it is you"), std::string::npos) << r;
   r = say("code " + Code(secret, 1));
   EXPECT_NE(r.find("Allowed, not run"), std::string::npos) << r;
@@ -304,6 +315,8 @@ statements:
 
   // Needs approval: a request id, listed for approvers, approved once, then released.
   r = say("ec2 reboot i-0abc1234 region=eu-west-1");
+  EXPECT_NE(r.find("Reboot instance i-0abc1234?"), std::string::npos) << r;
+  r = say("yes");
   EXPECT_NE(r.find("Waiting for approval"), std::string::npos) << r;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r, m, std::regex("Request ([0-9A-Z]{8}) needs 1 approval"))) << r;
@@ -331,7 +344,11 @@ statements:
   const std::string started = json::serialize(Next(*chat.client));
   EXPECT_NE((announced + started).find("is elevated until"), std::string::npos) << announced;
   EXPECT_NE((announced + started).find("is active until"), std::string::npos) << started;
-  r = say(resize);
+  r = say(resize);  // the most dangerous ones: the instance id typed again
+  EXPECT_NE(r.find("Type the instance id to confirm"), std::string::npos) << r;
+  r = say("i-0abc9999");
+  EXPECT_NE(r.find("does not match"), std::string::npos) << r;
+  r = say("I-0ABC1234");
   EXPECT_NE(r.find("statement elevated"), std::string::npos) << r;
   EXPECT_TRUE(chat.client->Send(
       json::serialize(json::object{{"type", "say"}, {"text", "break-glass end"}})));

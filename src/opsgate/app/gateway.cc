@@ -306,6 +306,8 @@ core::Status Gateway::BuildPolicy(const config::Config& c, store::SqliteStore& s
   }
   catalogue_ = std::make_unique<intents::Catalogue>(intents::DefaultCatalogue());
   understand_.catalogue = catalogue_.get();
+  dialogs_ = std::make_unique<store::SqliteDialogStore>(store);
+  understand_.dialogs = dialogs_.get();
   // As AWS SDKs do: the default region for commands that name none.
   if (const char* region = std::getenv("AWS_REGION"); region != nullptr) {
     understand_.defaults.region = region;
@@ -473,6 +475,9 @@ void Gateway::StartSweeper() {
       if (++sweeps % kSweepsPerPrune == 1) {
         if (auto pruned = rate_events_->PruneBefore(clock_.Now() - kLongestRateWindow); !pruned) {
           log_.Warn("policy.rate_prune_failed", {{"error", pruned.error().message}});
+        }
+        if (auto pruned = dialogs_->PruneExpired(clock_.Now()); !pruned) {
+          log_.Warn("dialog.prune_failed", {{"error", pruned.error().message}});
         }
       }
       lock.lock();

@@ -42,6 +42,7 @@
 #include "opsgate/store/sqlite/sqlite_export_cursor.h"
 #include "opsgate/store/sqlite/sqlite_identity_store.h"
 #include "opsgate/store/sqlite/sqlite_local_auth_store.h"
+#include "opsgate/store/sqlite/sqlite_dialog_store.h"
 #include "opsgate/store/sqlite/sqlite_policy_store.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
 #include "opsgate/store/store.h"
@@ -158,6 +159,7 @@ class Gateway {
   std::condition_variable sweeper_cv_;
   bool sweeper_stop_ = false;  // GUARDED_BY(sweeper_mu_)
   std::unique_ptr<intents::Catalogue> catalogue_;
+  std::unique_ptr<store::SqliteDialogStore> dialogs_;
   pipeline::UnderstandEnv understand_;
   std::unique_ptr<store::SqliteLocalAuthStore> local_auth_store_;
   std::unique_ptr<identity::local::LocalAuthenticator> local_auth_;

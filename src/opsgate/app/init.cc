@@ -10,6 +10,7 @@
 
 #include "opsgate/crypto/hash.h"
 #include "opsgate/crypto/keys.h"
+#include "opsgate/intents/catalogue_yaml.h"
 #include "opsgate/telemetry/log.h"
 
 namespace opsgate::app {
@@ -139,6 +140,12 @@ policy:
   #   ttl: 1h                     # an unapproved request expires after this (1m..24h)
   #   approver_mfa_max_age: 15m   # approvers need MFA at most this old (1m..24h)
   #   slack_channel: C0APPROVALS  # where approval requests go; default: the request's channel
+
+# What people can ask for in chat: intents with sample utterances, typed slots,
+# confirmations and the action each maps to (docs/intents-catalogue.md). Without
+# intents.file the built-in default catalogue is used; intents.yaml starts as a copy of it.
+intents:
+  file: intents.yaml
 )";
 }
 
@@ -400,6 +407,7 @@ core::Result<InitResult> InitDataDir(const InitOptions& options, const core::Clo
       {dir / "opsgate.yaml", StarterConfig(clock), 0640},
       {dir / "policy.yaml", StarterPolicy(), 0640},
       {dir / "policy-tests.yaml", StarterPolicyTests(), 0640},
+      {dir / "intents.yaml", intents::DefaultCatalogueYaml(), 0640},
       {dir / "tls" / "server.crt", cert->cert_pem, 0644},
       {dir / "tls" / "server.key", std::string(cert->key_pem.Reveal()), 0600},
       {dir / "keys" / "audit-signing.key", std::string(audit_key->private_pem.Reveal()), 0600},

@@ -1,7 +1,9 @@
 // File: opsgate/app/init.h
 //
 // `opsgate init DIR`: a data directory a first start can serve from — a starter
-// config, a starter policy with its tests, a self-signed development certificate, and
+// config, a starter policy with its tests, the default intent catalogue
+// (DIR/intents.yaml, intents::DefaultCatalogueYaml()), a self-signed development
+// certificate, and
 // the keys later modules use
 // (Ed25519 for audit tree heads, AES-256 for encryption at rest). Refuses to
 // overwrite anything: if any target file exists, nothing is written.

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "opsgate/config/loader.h"
+#include "opsgate/intents/catalogue_yaml.h"
+#include "opsgate/intents/intents.h"
 #include "opsgate/policy/lint.h"
 #include "opsgate/policy/policy.h"
 #include "opsgate/policy/policy_table.h"
@@ -42,7 +44,7 @@ class InitTest : public ::testing::Test {
 TEST_F(InitTest, WritesConfigCertificateAndKeysWithTightModes) {
   auto r = InitDataDir({dir_.string(), {"gateway.example.com"}, 90}, clock_);
   ASSERT_TRUE(r.has_value()) << r.error();
-  EXPECT_EQ(r->files.size(), 8u);
+  EXPECT_EQ(r->files.size(), 9u);
   EXPECT_EQ(Mode(dir_), 0700u);
   EXPECT_EQ(Mode(dir_ / "tls" / "server.key"), 0600u);
   EXPECT_EQ(Mode(dir_ / "keys" / "audit-signing.key"), 0600u);
@@ -50,6 +52,7 @@ TEST_F(InitTest, WritesConfigCertificateAndKeysWithTightModes) {
   EXPECT_EQ(Mode(dir_ / "opsgate.yaml"), 0640u);
   EXPECT_EQ(Mode(dir_ / "policy.yaml"), 0640u);
   EXPECT_EQ(Mode(dir_ / "policy-tests.yaml"), 0640u);
+  EXPECT_EQ(Mode(dir_ / "intents.yaml"), 0640u);
 }
 
 TEST_F(InitTest, StarterPolicyParsesAndHasNoRiskyStatements) {
@@ -87,6 +90,16 @@ TEST_F(InitTest, StarterFilesOnDiskWorkTogether) {
   ASSERT_TRUE(table.has_value()) << table.error()[0].ToString();
   EXPECT_EQ(table->policy_path, loaded->config->policy.file);
   EXPECT_EQ(policy::RunPolicyTable(*policy, *table).failed, 0u);
+}
+
+TEST_F(InitTest, StarterIntentsAreTheDefaultCatalogue) {
+  ASSERT_TRUE(InitDataDir({dir_.string(), {}, 90}, clock_).has_value());
+  auto loaded = config::LoadConfigFile((dir_ / "opsgate.yaml").string());
+  ASSERT_TRUE(loaded.has_value()) << loaded.error();
+  EXPECT_EQ(loaded->config->intents.file, (dir_ / "intents.yaml").string());
+  auto catalogue = intents::LoadCatalogueFile(loaded->config->intents.file);
+  ASSERT_TRUE(catalogue.has_value()) << catalogue.error()[0].ToString();
+  EXPECT_EQ(intents::CatalogueDifference(*catalogue, intents::DefaultCatalogue()), "");
 }
 
 // Sets or unsets the Slack variables for one test, restoring them afterwards.

@@ -214,6 +214,13 @@ struct PolicyConfig {
   BreakGlassConfig break_glass;
 };
 
+// intents: the intent catalogue (docs/intents-catalogue.md).
+struct IntentsConfig {
+  // The catalogue file (absolute after loading), parsed by intents::LoadCatalogueFile();
+  // empty: the default catalogue (intents::DefaultCatalogue()).
+  std::string file;
+};
+
 // Outbound HTTPS (replies to chat platforms, integrations).
 struct OutboundConfig {
   // Extra PEM bundle of trust anchors used instead of the system store; empty: the
@@ -246,6 +253,7 @@ struct Config {
   IdentityConfig identity;
   WebChatConfig webchat;
   PolicyConfig policy;
+  IntentsConfig intents;
 };
 
 }  // namespace opsgate::config

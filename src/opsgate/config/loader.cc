@@ -730,6 +730,10 @@ void ParseRoot(MapReader map, Context& ctx, Config* out) {
   webchat.ReadBool("enabled", &out->webchat.enabled);
   webchat.Finish();
   ParsePolicyConfig(map.Section("policy"), ctx, &out->policy);
+  // The catalogue itself is parsed by the intents module (intents::LoadCatalogueFile).
+  MapReader intents = map.Section("intents");
+  intents.Read("file", PathParser(ctx.config_dir), &out->intents.file);
+  intents.Finish();
   map.Finish();
 }
 

@@ -558,7 +558,8 @@ TEST_F(LoaderTest, DeepFlowNestingIsRefusedBeforeParsing) {
   const std::string ok = "x: " + std::string(31, '[') + std::string(31, ']') + "\n";
   EXPECT_THAT(Errors(std::string(kProxy) + ok),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound, identity, webchat, policy)")));
+                             "audit, keys, log, redact, connectors, outbound, identity, "
+                             "webchat, policy, intents)")));
 }
 
 TEST_F(LoaderTest, DeepBlockNestingIsRefusedBeforeParsing) {
@@ -588,7 +589,8 @@ TEST_F(LoaderTest, NestingTheScanUnderestimatesIsRefusedWhileBuilding) {
   }
   EXPECT_THAT(Errors(yaml),
               ElementsAre(At("3:1: k0: unknown key (expected one of dev, data_dir, server, "
-                             "store, audit, keys, log, redact, connectors, outbound, identity, webchat, policy)"),
+                             "store, audit, keys, log, redact, connectors, outbound, identity, "
+                             "webchat, policy, intents)"),
                           At("19:33: " + path +
                              "[0]: nesting is deeper than 32 levels (flatten the structure)")));
 }
@@ -604,11 +606,14 @@ TEST_F(LoaderTest, BracketsInQuotesCommentsAndBlockScalarsDoNotCountAsNesting) {
   EXPECT_THAT(Errors(std::string(kProxy) + "x: '" + many + "'\ny: \"" + many + "\" # " + many +
                      "\nz: |\n  " + many + "\n   " + many + "\n"),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound, identity, webchat, policy)"),
+                             "audit, keys, log, redact, connectors, outbound, identity, "
+                             "webchat, policy, intents)"),
                           At("4:1: y: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound, identity, webchat, policy)"),
+                             "audit, keys, log, redact, connectors, outbound, identity, "
+                             "webchat, policy, intents)"),
                           At("5:1: z: unknown key (expected one of dev, data_dir, server, store, "
-                             "audit, keys, log, redact, connectors, outbound, identity, webchat, policy)")));
+                             "audit, keys, log, redact, connectors, outbound, identity, "
+                             "webchat, policy, intents)")));
 }
 
 TEST_F(LoaderTest, OversizeTextIsRefused) {
@@ -813,6 +818,42 @@ policy:
   EXPECT_THAT(errors[2], testing::HasSubstr("policy.approvals.approver_mfa_max_age"));
   EXPECT_THAT(errors[3], testing::HasSubstr("expected a Slack channel id"));
   EXPECT_THAT(errors[4], testing::HasSubstr("policy.rules"));
+}
+
+TEST_F(LoaderTest, IntentsDefaultToTheDefaultCatalogue) {
+  const LoadOutcome outcome = Parse(kProxy);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_TRUE(outcome.config->intents.file.empty());
+  const LoadOutcome empty = Parse(std::string(kProxy) + "intents:\n");
+  ASSERT_TRUE(empty.ok()) << testing::PrintToString(empty.diagnostics);
+  EXPECT_TRUE(empty.config->intents.file.empty());
+}
+
+TEST_F(LoaderTest, IntentsFileIsRelativeToTheConfigFile) {
+  const LoadOutcome outcome = Parse(std::string(kProxy) + "intents:\n  file: chat/intents.yaml\n");
+  ASSERT_TRUE(outcome.ok()) << testing::PrintToString(outcome.diagnostics);
+  EXPECT_EQ(outcome.config->intents.file,
+            (std::filesystem::path(outcome.config->source_path).parent_path() /
+             "chat/intents.yaml")
+                .string());
+  const LoadOutcome absolute = Parse(std::string(kProxy) + "intents: {file: /etc/i.yaml}\n");
+  ASSERT_TRUE(absolute.ok()) << testing::PrintToString(absolute.diagnostics);
+  EXPECT_EQ(absolute.config->intents.file, "/etc/i.yaml");
+}
+
+TEST_F(LoaderTest, IntentsRejectsBadValues) {
+  const auto errors = Errors(std::string(kProxy) + R"(
+intents:
+  file: ''
+  fil: intents.yaml
+)");
+  ASSERT_EQ(errors.size(), 2u) << testing::PrintToString(errors);
+  EXPECT_THAT(errors[0], testing::HasSubstr("intents.file: expected a path"));
+  EXPECT_THAT(errors[1], testing::HasSubstr("intents.fil: unknown key (did you mean 'file'?)"));
+  EXPECT_THAT(Errors(std::string(kProxy) + "intents: [a.yaml]\n"),
+              ElementsAre(testing::HasSubstr("intents: expected a mapping of keys")));
+  EXPECT_THAT(Errors(std::string(kProxy) + "intents: {file: [a.yaml]}\n"),
+              ElementsAre(testing::HasSubstr("intents.file: expected")));
 }
 
 TEST_F(LoaderTest, SlackTeamIdsAsAListAndDefaults) {

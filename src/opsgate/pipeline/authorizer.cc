@@ -115,24 +115,50 @@ Understanding Understand(std::string_view text, const UnderstandEnv& env) {
     u.kind = Understanding::Kind::kMissingSlots;
     u.missing = cmd.missing;
     u.request.intent = cmd.intent->name;
+    u.request.slots = cmd.slots;  // what was given, for the dialog to complete
     return u;
   }
+  Understanding complete = CompleteRequest(*cmd.intent, cmd.slots, env);
+  complete.usage = std::move(u.usage);
+  return complete;
+}
+
+Understanding CompleteRequest(const intents::IntentSpec& intent,
+                              std::map<std::string, std::string> slots,
+                              const UnderstandEnv& env) {
+  Understanding u;
   u.kind = Understanding::Kind::kCommand;
-  u.request.intent = cmd.intent->name;
+  u.usage = intents::Usage(intent);
+  intents::ParsedCommand cmd;
+  cmd.intent = &intent;
+  cmd.slots = std::move(slots);
+  u.request.intent = intent.name;
   u.request.slots = cmd.slots;
-  u.request.action = cmd.intent->action;
-  u.request.resource = intents::ResourceFor(*cmd.intent, cmd.slots, env.account);
-  u.request.destructive = cmd.intent->destructive;
+  u.request.action = intent.action;
+  u.request.resource = intents::ResourceFor(intent, cmd.slots, env.account);
+  u.request.destructive = intent.destructive;
   u.request.canonical = intents::CanonicalAction(cmd, u.request.resource);
+  u.request.needs_confirmation =
+      env.dialogs != nullptr && intent.confirmation != intents::Confirmation::kNone;
+  if (u.request.resource.empty()) {
+    // ResourceFor refuses values that would widen the resource ('*', '?', braces).
+    u.kind = Understanding::Kind::kInvalid;
+    u.error = "a value in this command cannot name a resource (no wildcards); usage: " +
+              u.usage;
+  }
   return u;
 }
 
 Planned Plan(const Message& message, const std::optional<Principal>& principal,
              const UnderstandEnv& env, const Authorizer* authorizer, core::Clock::WallTime now) {
   Planned p;
-  p.understanding = Understand(message.text, env);
+  const bool conversational = authorizer != nullptr && principal.has_value() &&
+                              (env.dialogs != nullptr || env.classify != nullptr);
+  p.understanding =
+      conversational ? Converse(message, env, now) : Understand(message.text, env);
   const Understanding& u = p.understanding;
-  const bool bypass = u.kind == Understanding::Kind::kBuiltin && BuiltinBypassesPolicy(u.builtin);
+  const bool bypass =
+      u.kind == Understanding::Kind::kBuiltin && BuiltinBypassesPolicy(u.builtin);
   if (authorizer == nullptr || bypass) {
     return p;
   }
@@ -140,14 +166,31 @@ Planned Plan(const Message& message, const std::optional<Principal>& principal,
     p.needs_link = true;  // an unlinked asker gets help and link only
     return p;
   }
-  const bool asks =
-      u.kind == Understanding::Kind::kCommand || u.kind == Understanding::Kind::kBuiltin;
+  return Decide(message, *principal, std::move(p.understanding), env, *authorizer, now);
+}
+
+Planned Decide(const Message& message, const Principal& principal, Understanding understood,
+               const UnderstandEnv& env, const Authorizer& authorizer,
+               core::Clock::WallTime now) {
+  Planned p;
+  p.understanding = std::move(understood);
+  const Understanding& u = p.understanding;
+  const bool asks = u.kind == Understanding::Kind::kCommand ||
+                    (u.kind == Understanding::Kind::kBuiltin && !BuiltinBypassesPolicy(u.builtin));
   if (!asks) {
     return p;
   }
-  p.request = Authorizer::ToRequest(*principal, u.request, message, now);
-  authorizer->Elevate(*p.request);
-  p.decision = authorizer->Decide(*p.request);
+  p.request = Authorizer::ToRequest(principal, u.request, message, now);
+  authorizer.Elevate(*p.request);
+  p.decision = authorizer.Decide(*p.request);
+  if (u.request.needs_confirmation &&
+      p.decision->effect != policy::Decision::Effect::kDeny) {
+    // Not refused outright: ask for the confirmation first; the confirmed request is
+    // decided (and recorded) again when it comes back.
+    p.understanding = StartConfirmation(message, u, env, now);
+    p.request.reset();
+    p.decision.reset();
+  }
   return p;
 }
 

@@ -18,6 +18,7 @@
 // Thread-safety: PolicyHolder and Authorizer are safe to share; the rest are values.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,7 @@
 #include "opsgate/intents/command.h"
 #include "opsgate/intents/intents.h"
 #include "opsgate/pipeline/builtins.h"
+#include "opsgate/pipeline/dialog.h"
 #include "opsgate/pipeline/message.h"
 #include "opsgate/pipeline/reply.h"
 #include "opsgate/policy/evaluator.h"
@@ -49,6 +51,8 @@ struct ActionRequest {
   bool destructive = false;
   // intents::CanonicalAction(): what an approval is bound to.
   std::string canonical;
+  // The intent asks for a confirmation (dialog.h) and the person has not given it yet.
+  bool needs_confirmation = false;
 };
 
 struct Understanding {
@@ -58,6 +62,7 @@ struct Understanding {
     kMissingSlots,   // an intent in command syntax without some required slots
     kInvalid,        // a known command written wrongly (`error` says what, `usage` how)
     kNotUnderstood,  // anything else
+    kReply,          // the dialog answers (a question, did-you-mean, cancelled): `reply`
   };
   Kind kind = Kind::kNotUnderstood;
   Builtin builtin = Builtin::kUnknown;  // the built-in (kBuiltin); kUnknown otherwise
@@ -65,13 +70,25 @@ struct Understanding {
   std::vector<std::string> missing;
   std::string usage;
   std::string error;
+  Reply reply;  // kReply
 };
 
 struct UnderstandEnv {
   const intents::Catalogue* catalogue = nullptr;  // nullptr: built-ins only
   intents::CommandDefaults defaults;
   std::string account;  // AWS account id for resource ARNs; "" when unknown
+  // Free text (dialog.h): null: only the command syntax is understood.
+  Classify classify;
+  // Dialog state (dialog.h): null: no dialogs (missing slots are reported, destructive
+  // commands run without a confirmation step).
+  store::DialogStore* dialogs = nullptr;
+  std::chrono::seconds dialog_timeout = kDefaultDialogTimeout;
 };
+
+// A complete request for `intent` with these (normalised) slots.
+Understanding CompleteRequest(const intents::IntentSpec& intent,
+                              std::map<std::string, std::string> slots,
+                              const UnderstandEnv& env);
 
 Understanding Understand(std::string_view text, const UnderstandEnv& env);
 
@@ -149,6 +166,13 @@ struct Planned {
 // (identity linking off: built-ins for everyone, no commands).
 Planned Plan(const Message& message, const std::optional<Principal>& principal,
              const UnderstandEnv& env, const Authorizer* authorizer, core::Clock::WallTime now);
+
+// Plan()'s second half: decides an Understanding already made (a confirmed request
+// after an MFA step-up) for a linked principal; asks for the confirmation first when the
+// request still needs one and is not refused outright.
+Planned Decide(const Message& message, const Principal& principal, Understanding understood,
+               const UnderstandEnv& env, const Authorizer& authorizer,
+               core::Clock::WallTime now);
 
 // Copies intent, slots, action, resource, decision, deciding statement and reason into an
 // audit record (slots as a sealed-on-write field).

@@ -485,7 +485,9 @@ class ChatSession final : public http::WebSocketSession,
     if (type == "say") {
       m.text = core::SanitizeUtf8(Str(o, "text"));
       r.action = "message";
-      r.text = audit::Field::Plain(state_->Redact(m.text));
+      // A one-time code is worthless once used, but it has no business in the log.
+      const bool code = m.text.rfind("code ", 0) == 0;
+      r.text = audit::Field::Plain(code ? std::string("code ******") : state_->Redact(m.text));
       act = Understand(*info, principal, m, r);
     } else if (type == "click") {
       const std::string action = Str(o, "action");
@@ -495,13 +497,14 @@ class ChatSession final : public http::WebSocketSession,
       if ((action == "approve" || action == "deny") && !value.empty()) {
         m.text = action + " " + core::SanitizeUtf8(value.substr(0, 32));
         act = Understand(*info, principal, m, r);
+      } else if (action == "confirm" || action == "cancel") {
+        // The answer to the open dialog's question (dialog.h), as if typed.
+        m.text = action == "confirm" ? "yes" : "cancel";
+        act = Understand(*info, principal, m, r);
       } else {
-        const bool known = action == "confirm" || action == "cancel";
-        act = [known, verdict = action == "confirm" ? "confirmed" : "cancelled", user = m.user_id] {
-          pipeline::Reply reply(known ? "Request " + std::string(verdict) + " by " + user + "."
-                                      : "opsgate does not handle this button.");
+        act = [] {
+          pipeline::Reply reply("opsgate does not handle this button.");
           reply.Text(reply.text);
-          reply.replace_original = known;
           return reply;
         };
       }
@@ -605,6 +608,8 @@ class ChatSession final : public http::WebSocketSession,
       case Kind::kInvalid:
       case Kind::kMissingSlots:
         return pipeline::CommandProblemReply(u);
+      case Kind::kReply:
+        return u.reply;
       case Kind::kNotUnderstood:
         return pipeline::AnswerBuiltin(pipeline::ParseBuiltin(m.text), m, principal,
                                        {"", m.received_at, false});
@@ -621,9 +626,9 @@ class ChatSession final : public http::WebSocketSession,
         break;
     }
     if (planned.decision->effect == policy::Decision::Effect::kNeedsMfa && !info.username.empty()) {
-      // A local account steps up with its authenticator, bound to exactly this text.
-      return BeginStepUp(principal, "action\n" + m.text,
-                         pipeline::NeedsMfaReply(*planned.decision, u.request, kCodeHint));
+      // A local account steps up with its authenticator, bound to exactly this request.
+      return BeginStepUp(principal, "action\n" + u.request.canonical,
+                         pipeline::NeedsMfaReply(*planned.decision, u.request, kCodeHint), u);
     }
     return state_->deps.dispatcher->Decided(
         m, principal, planned,
@@ -713,15 +718,17 @@ class ChatSession final : public http::WebSocketSession,
     return r;
   }
 
-  // Opens a TOTP step-up for exactly `request` and remembers it for `code NNNNNN`.
+  // Opens a TOTP step-up for exactly `request` and remembers it for `code NNNNNN` (with
+  // the understood command it stands for, when it is one).
   pipeline::Reply BeginStepUp(const pipeline::Principal& principal, const std::string& request,
-                              pipeline::Reply ask) {
+                              pipeline::Reply ask,
+                              std::optional<pipeline::Understanding> understood = std::nullopt) {
     auto challenge = state_->deps.auth.BeginStepUp(principal.subject, request);
     if (!challenge) {
       return Say("opsgate could not start the confirmation; nothing changed. Try again.");
     }
     std::lock_guard<std::mutex> lock(mu_);
-    pending_ = Pending{std::move(challenge->challenge_id), request};
+    pending_ = Pending{std::move(challenge->challenge_id), request, std::move(understood)};
     return ask;
   }
 
@@ -812,18 +819,22 @@ class ChatSession final : public http::WebSocketSession,
     if (parts[0] == "approve" || parts[0] == "deny") {
       return Vote(m, fresh, std::string(parts[0]), std::string(parts[1]));
     }
-    pipeline::Message again = m;
-    again.text = pending->request.substr(pending->request.find('\n') + 1);
-    return Redecide(info, fresh, again);
+    if (!pending->understood) {
+      return Say("The confirmation was for something that can no longer run; send it again.");
+    }
+    return Redecide(info, fresh, m, *pending->understood);
   }
 
   // After a step-up: decides the confirmed command again, records that decision (it is
   // what the action runs under), then acts on it. On the worker queue, so it may wait.
   pipeline::Reply Redecide(const identity::local::SessionInfo& info,
-                           const pipeline::Principal& principal, const pipeline::Message& m) {
+                           const pipeline::Principal& principal, const pipeline::Message& m,
+                           pipeline::Understanding understood) {
     const WebChatDeps& deps = state_->deps;
-    pipeline::Planned planned =
-        pipeline::Plan(m, principal, deps.understand, deps.authorizer, deps.clock.Now());
+    understood.request.needs_confirmation = false;  // confirmed before the step-up
+    pipeline::Planned planned = pipeline::Decide(m, principal, std::move(understood),
+                                                 deps.understand, *deps.authorizer,
+                                                 deps.clock.Now());
     audit::Record r;
     r.kind = audit::RecordKind::kDecision;
     r.timestamp_ms = UnixMillis(deps.clock.Now());
@@ -833,7 +844,6 @@ class ChatSession final : public http::WebSocketSession,
     r.principal = principal.Id();
     r.correlation_id = m.correlation_id;
     r.result = "accepted";
-    r.text = audit::Field::Plain(state_->Redact(m.text));
     r.reason = "after MFA step-up";
     pipeline::DescribeForAudit(planned, r);
     if (!deps.audit.AppendAndWait(std::move(r))) {
@@ -858,6 +868,7 @@ class ChatSession final : public http::WebSocketSession,
   struct Pending {
     core::Secret challenge;
     std::string request;  // the exact command the step-up is bound to
+    std::optional<pipeline::Understanding> understood;  // for "action\n..." step-ups
   };
 
   std::shared_ptr<WebChat::State> state_;

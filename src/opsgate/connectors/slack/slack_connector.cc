@@ -221,6 +221,8 @@ pipeline::Reply SlackConnector::Answer(const pipeline::Message& message,
     case Kind::kInvalid:
     case Kind::kMissingSlots:
       return pipeline::CommandProblemReply(u);
+    case Kind::kReply:
+      return u.reply;
     case Kind::kNotUnderstood:
       return pipeline::AnswerBuiltin(pipeline::ParseBuiltin(message.text), message, who.principal,
                                      env);
@@ -612,12 +614,29 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
         const BlockAction& clicked = actions.actions.front();
         const bool vote =
             clicked.action_id == kApproveActionId || clicked.action_id == kDenyActionId;
+        const bool answer_to_dialog =
+            clicked.action_id == kConfirmActionId || clicked.action_id == kCancelActionId;
+        pipeline::Planned planned;
+        if (answer_to_dialog) {
+          // Confirm/Cancel answer the conversation's open question (dialog.h), as if typed.
+          message.text = clicked.action_id == kConfirmActionId ? "yes" : "cancel";
+          planned = PlanFor(message, who);
+        }
         AuditAccepted(
-            message, "block_actions", "", *req, who, pipeline::Planned{},
-            [this, message, who, vote, clicked, reply = vote ? SlackReply{} : AnswerAction(actions),
+            message, "block_actions", "", *req, who, planned,
+            [this, message, who, vote, answer_to_dialog, clicked, planned,
+             reply = vote || answer_to_dialog ? SlackReply{} : AnswerAction(actions),
              correlation_id = req->correlation_id] {
-              ReplyToResponseUrl(message, vote ? AnswerVote(message, clicked, who) : reply,
-                                 correlation_id);
+              SlackReply out = reply;
+              if (vote) {
+                out = AnswerVote(message, clicked, who);
+              } else if (answer_to_dialog) {
+                out = planned.understanding.kind == pipeline::Understanding::Kind::kNotUnderstood
+                          ? RenderReply(pipeline::NothingWaitingReply())
+                          : RenderReply(Answer(message, settings_.command, who, planned));
+                out.replace_original = true;
+              }
+              ReplyToResponseUrl(message, out, correlation_id);
             },
             std::move(answer));
       },

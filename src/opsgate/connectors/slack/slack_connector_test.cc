@@ -696,7 +696,7 @@ TEST_F(SlackConnectorTest, AcceptsResponseUrlsOnTheApiHost) {
   ASSERT_TRUE(WaitForRequests(1));
 }
 
-TEST_F(SlackConnectorTest, ConfirmClickReplacesTheOriginalMessage) {
+TEST_F(SlackConnectorTest, ConfirmClickWithNothingOpenReplacesTheOriginalMessage) {
   auto& c = Connector();
   const auto r = c.Handle(
       SignedForm(ActionsBody(kConfirmActionId, "https://hooks.slack.com/actions/T1/2/x")));
@@ -704,7 +704,9 @@ TEST_F(SlackConnectorTest, ConfirmClickReplacesTheOriginalMessage) {
   ASSERT_TRUE(WaitForRequests(1));
   const auto body = boost::json::parse(http_.Requests()[0].body).as_object();
   EXPECT_TRUE(body.at("replace_original").as_bool());
-  EXPECT_NE(http_.Requests()[0].body.find("confirmed"), std::string::npos);
+  // No question is open in this conversation: the click does nothing, and says so.
+  EXPECT_NE(http_.Requests()[0].body.find("Nothing is waiting"), std::string::npos)
+      << http_.Requests()[0].body;
 }
 
 TEST_F(SlackConnectorTest, HonoursRetryAfterOn429) {

@@ -233,6 +233,16 @@ constexpr Migration kMigrations[] = {
       CREATE INDEX break_glass_by_principal ON break_glass (principal, expires_ms);
       CREATE INDEX break_glass_by_review ON break_glass (review, expires_ms);
     )sql"},
+    // Dialog state between messages (docs/intents.md#dialogs): opaque state per
+    // conversation, forgotten after expires_ms.
+    {10, R"sql(
+      CREATE TABLE dialogs (
+        key        TEXT    NOT NULL PRIMARY KEY,
+        state      BLOB    NOT NULL,
+        expires_ms INTEGER NOT NULL
+      );
+      CREATE INDEX dialogs_by_expiry ON dialogs (expires_ms);
+    )sql"},
 };
 
 constexpr bool MigrationsAreConsecutive() {
