@@ -12,6 +12,7 @@
 #include "opsgate/audit/sealing.h"
 #include "opsgate/config/loader.h"
 #include "opsgate/config/secret_ref.h"
+#include "opsgate/intents/catalogue_yaml.h"
 #include "opsgate/http/client/curl_http_client.h"
 #include "opsgate/policy/policy.h"
 #include "opsgate/redact/redactor.h"
@@ -304,7 +305,19 @@ core::Status Gateway::BuildPolicy(const config::Config& c, store::SqliteStore& s
   for (std::string_view action : pipeline::kBreakGlassActions) {
     dispatcher_->Register(std::string(action), break_glass_.get());
   }
-  catalogue_ = std::make_unique<intents::Catalogue>(intents::DefaultCatalogue());
+  if (c.intents.file.empty()) {
+    catalogue_ = std::make_unique<intents::Catalogue>(intents::DefaultCatalogue());
+  } else {
+    auto catalogue = intents::LoadCatalogueFile(c.intents.file);
+    if (!catalogue) {
+      std::string why;
+      for (const config::Diagnostic& d : catalogue.error()) {
+        why += (why.empty() ? "" : "\n") + d.ToString();
+      }
+      return core::Fail(core::InvalidArgument("intents.file: " + why));
+    }
+    catalogue_ = std::make_unique<intents::Catalogue>(std::move(*catalogue));
+  }
   understand_.catalogue = catalogue_.get();
   dialogs_ = std::make_unique<store::SqliteDialogStore>(store);
   understand_.dialogs = dialogs_.get();
@@ -671,6 +684,9 @@ core::Status Gateway::Reload() {
   if (fa.ttl != oa.ttl || fa.approver_mfa_max_age != oa.approver_mfa_max_age ||
       fa.slack_channel != oa.slack_channel) {
     needs_restart.emplace_back("policy.approvals");
+  }
+  if (fresh->intents.file != old->intents.file) {
+    needs_restart.emplace_back("intents.file");
   }
   const auto& fb = fresh->policy.break_glass;
   const auto& ob = old->policy.break_glass;
