@@ -24,6 +24,9 @@
 #include "opsgate/config/loader.h"
 #include "opsgate/crypto/key_provider.h"
 #include "opsgate/crypto/keys.h"
+#include "opsgate/intents/classifier.h"
+#include "opsgate/intents/intents.h"
+#include "opsgate/intents/nlu_eval.h"
 #include "opsgate/policy/builtin_policy.h"
 #include "opsgate/policy/evaluator.h"
 #include "opsgate/policy/lint.h"
@@ -664,6 +667,71 @@ int RunPolicyTest(const PolicyTestOptions& options) {
   }
   std::cout << report.passed << " passed, " << report.failed << " failed (" << source << ")\n";
   return report.failed == 0 ? 0 : 1;
+}
+
+namespace {
+
+// The intent catalogue the nlu tools train on. The one place that decides it: for now
+// the default catalogue of the starter config; when the config names a catalogue file,
+// load it here.
+core::Result<intents::Catalogue> NluCatalogue(const config::Config& /*config*/) {
+  return intents::DefaultCatalogue();
+}
+
+// Loads the config, picks its catalogue and trains; prints the problem and returns
+// nullopt on failure.
+std::optional<intents::Classifier> NluClassifier(const std::string& config_path,
+                                                 std::string_view command) {
+  if (config_path.empty()) {
+    std::cerr << "opsgate nlu " << command << ": --config FILE is required\n";
+    return std::nullopt;
+  }
+  auto loaded = config::LoadConfigFile(config_path);
+  if (!loaded) {
+    std::cerr << loaded.error().message << "\n";
+    return std::nullopt;
+  }
+  auto catalogue = NluCatalogue(*loaded->config);
+  if (!catalogue) {
+    std::cerr << "opsgate nlu " << command << ": " << catalogue.error().message << "\n";
+    return std::nullopt;
+  }
+  auto classifier = intents::Classifier::Train(*catalogue);
+  if (!classifier) {
+    std::cerr << "opsgate nlu " << command << ": " << classifier.error().message << "\n";
+    return std::nullopt;
+  }
+  return *std::move(classifier);
+}
+
+}  // namespace
+
+int RunNluParse(const NluParseOptions& options) {
+  auto classifier = NluClassifier(options.config_path, "parse");
+  if (!classifier) {
+    return kNluUsageError;
+  }
+  std::cout << intents::NluResultToJson(classifier->Parse(options.text)) << "\n";
+  return 0;
+}
+
+int RunNluEval(const NluEvalOptions& options) {
+  auto classifier = NluClassifier(options.config_path, "eval");
+  if (!classifier) {
+    return kNluUsageError;
+  }
+  auto data = intents::ReadEvalFile(options.data_path, classifier->catalogue());
+  if (!data) {
+    std::cerr << "opsgate nlu eval: " << data.error().message << "\n";
+    return kNluUsageError;
+  }
+  const intents::EvalReport report = intents::Evaluate(*classifier, *data);
+  if (options.json) {
+    std::cout << intents::FormatReportJson(report) << "\n";
+  } else {
+    std::cout << intents::FormatReportText(report);
+  }
+  return 0;
 }
 
 }  // namespace opsgate::app

@@ -75,6 +75,24 @@ struct PolicyTestOptions {
   std::string policy_path;
 };
 
+// opsgate nlu parse (docs/intents.md#tools): understand one text with the classifier
+// trained on the catalogue of the config (NluCatalogue() in commands.cc).
+struct NluParseOptions {
+  std::string config_path;
+  std::string text;
+};
+
+// opsgate nlu eval (docs/intents.md#tools): score the classifier on JSON lines of
+// {"text", "intent", "slots"}.
+struct NluEvalOptions {
+  std::string config_path;
+  std::string data_path;
+  bool json = false;  // one JSON object instead of the text report
+};
+
+// Exit code of the nlu tools for bad options, config or data.
+inline constexpr int kNluUsageError = 2;
+
 // Exit codes of `opsgate policy explain`.
 inline constexpr int kExplainAllow = 0;
 inline constexpr int kExplainDeny = 1;
@@ -107,5 +125,12 @@ int RunPolicyExplain(const PolicyExplainOptions& options);
 // Prints "PASS name" / "FAIL name: ..." per case and a summary. Exit 0 when every case
 // passes, 1 when any fails, kPolicyUsageError when the table or policy cannot be read.
 int RunPolicyTest(const PolicyTestOptions& options);
+// Prints one JSON object: intent, confidence, below_threshold, slots, alternatives.
+// Exit 0, or kNluUsageError when the config does not load.
+int RunNluParse(const NluParseOptions& options);
+// Prints intent accuracy, macro-F1, slot exact-match, out-of-scope precision and recall,
+// the confusion matrix and the misclassified lines (with json: as one JSON object). Exit 0
+// when it ran (whatever the scores), kNluUsageError on a bad config or data file.
+int RunNluEval(const NluEvalOptions& options);
 
 }  // namespace opsgate::app

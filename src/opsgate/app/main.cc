@@ -155,6 +155,25 @@ int main(int argc, char** argv) {
       "--policy", policy_test.policy_path, "Test this policy file instead of the table's");
   test_config->excludes(test_policy);
 
+  opsgate::app::NluParseOptions nlu_parse;
+  opsgate::app::NluEvalOptions nlu_eval;
+  auto* nlu_cmd = app.add_subcommand(
+      "nlu", "Natural-language understanding tools: parse one text, evaluate labelled data "
+             "(docs/intents.md).");
+  nlu_cmd->require_subcommand(1);
+  auto* nlu_parse_cmd = nlu_cmd->add_subcommand(
+      "parse", "Print the intent, slots, confidence and alternatives of TEXT as one JSON "
+               "object. Exit 0, or 2 on a bad config.");
+  nlu_parse_cmd->add_option("--config", nlu_parse.config_path, "Config file (YAML)")->required();
+  nlu_parse_cmd->add_option("text", nlu_parse.text, "The text to understand")->required();
+  auto* nlu_eval_cmd = nlu_cmd->add_subcommand(
+      "eval", "Score the classifier on JSON lines of {\"text\", \"intent\", \"slots\"}: "
+              "intent accuracy, macro-F1, slot exact-match, out-of-scope precision and "
+              "recall, confusion matrix, misclassified lines. Exit 0 when it ran, 2 on errors.");
+  nlu_eval_cmd->add_option("--config", nlu_eval.config_path, "Config file (YAML)")->required();
+  nlu_eval_cmd->add_option("data", nlu_eval.data_path, "Labelled data (JSON lines)")->required();
+  nlu_eval_cmd->add_flag("--json", nlu_eval.json, "Print one JSON object");
+
   auto* version_cmd = app.add_subcommand("version", "Print the version.");
 
   try {
@@ -162,6 +181,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     // The policy tools document exit 2 for usage errors (3 means needs_mfa/approval).
+    if (code != 0 && nlu_cmd->parsed()) {
+      return opsgate::app::kNluUsageError;
+    }
     return code != 0 && policy_cmd->parsed() ? opsgate::app::kPolicyUsageError : code;
   }
 
@@ -197,6 +219,14 @@ int main(int argc, char** argv) {
     }
     if (*policy_test_cmd) {
       return opsgate::app::RunPolicyTest(policy_test);
+    }
+  }
+  if (*nlu_cmd) {
+    if (*nlu_parse_cmd) {
+      return opsgate::app::RunNluParse(nlu_parse);
+    }
+    if (*nlu_eval_cmd) {
+      return opsgate::app::RunNluEval(nlu_eval);
     }
   }
   if (*keys_cmd) {

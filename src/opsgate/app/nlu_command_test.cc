@@ -1,0 +1,179 @@
+// `opsgate nlu parse` and `opsgate nlu eval`, run as the CLI runs them, on a data
+// directory from `opsgate init` and temp data files.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <string>
+
+#include "opsgate/app/commands.h"
+#include "opsgate/app/init.h"
+#include "opsgate/core/clock.h"
+
+namespace opsgate::app {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using ::testing::HasSubstr;
+
+struct Run {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+template <class Fn>
+Run Capture(Fn fn) {
+  std::ostringstream out;
+  std::ostringstream err;
+  auto* old_out = std::cout.rdbuf(out.rdbuf());
+  auto* old_err = std::cerr.rdbuf(err.rdbuf());
+  Run r;
+  r.code = fn();
+  std::cout.rdbuf(old_out);
+  std::cerr.rdbuf(old_err);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+class NluCommandTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() /
+                        ("opsgate-nlu-cmd-" + std::to_string(std::random_device{}())));
+    fs::create_directories(*dir_);
+    core::SystemClock clock;
+    InitOptions o;
+    o.dir = (*dir_ / "data").string();
+    auto r = InitDataDir(o, clock);
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    config_ = new std::string(r->config_path);
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete config_;
+  }
+
+  static std::string Write(const std::string& name, std::string_view text) {
+    std::ofstream(*dir_ / name) << text;
+    return (*dir_ / name).string();
+  }
+
+  static fs::path* dir_;
+  static std::string* config_;
+};
+
+fs::path* NluCommandTest::dir_ = nullptr;
+std::string* NluCommandTest::config_ = nullptr;
+
+TEST_F(NluCommandTest, ParsePrintsOneJsonObject) {
+  auto r = Capture([&] { return RunNluParse({*config_, "could you stop I-0ABC1234 please"}); });
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  ASSERT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out.back(), '\n');
+  const json::object o = json::parse(r.out).as_object();
+  EXPECT_EQ(o.at("intent").as_string(), "ec2.stop");
+  EXPECT_EQ(o.at("slots").as_object().at("instance_id").as_string(), "i-0abc1234");
+  EXPECT_EQ(o.at("slots").as_object().size(), 1u);
+  const double confidence = o.at("confidence").as_double();
+  EXPECT_GT(confidence, 0.5);
+  EXPECT_LE(confidence, 1.0);
+  EXPECT_FALSE(o.at("below_threshold").as_bool());
+  const json::array& alts = o.at("alternatives").as_array();
+  ASSERT_FALSE(alts.empty());
+  EXPECT_TRUE(alts[0].as_object().contains("intent"));
+  EXPECT_TRUE(alts[0].as_object().contains("confidence"));
+}
+
+TEST_F(NluCommandTest, ParseStopItHasNoSlotsAndOutOfScopeIsNone) {
+  auto stop = Capture([&] { return RunNluParse({*config_, "stop it"}); });
+  ASSERT_EQ(stop.code, 0);
+  const json::object s = json::parse(stop.out).as_object();
+  EXPECT_EQ(s.at("intent").as_string(), "ec2.stop");
+  EXPECT_TRUE(s.at("slots").as_object().empty());
+
+  auto joke = Capture([&] { return RunNluParse({*config_, "tell me a joke"}); });
+  ASSERT_EQ(joke.code, 0);
+  EXPECT_EQ(json::parse(joke.out).as_object().at("intent").as_string(), "none");
+}
+
+TEST_F(NluCommandTest, ParseNeedsALoadableConfig) {
+  auto missing = Capture([&] { return RunNluParse({"/nonexistent/opsgate.yaml", "help"}); });
+  EXPECT_EQ(missing.code, kNluUsageError);
+  EXPECT_EQ(missing.out, "");
+  EXPECT_NE(missing.err, "");
+  const std::string bad = Write("bad.yaml", "server: [unclosed\n");
+  EXPECT_EQ(Capture([&] { return RunNluParse({bad, "help"}); }).code, kNluUsageError);
+  auto none = Capture([&] { return RunNluParse({"", "help"}); });
+  EXPECT_EQ(none.code, kNluUsageError);
+  EXPECT_THAT(none.err, HasSubstr("--config"));
+}
+
+TEST_F(NluCommandTest, EvalPrintsTheReport) {
+  const std::string data =
+      Write("data.jsonl",
+            "{\"text\": \"could you stop i-0abc1234 please\", \"intent\": \"ec2.stop\", "
+            "\"slots\": {\"instance_id\": \"i-0abc1234\"}}\n"
+            "{\"text\": \"tell me a joke\", \"intent\": \"none\"}\n"
+            "{\"text\": \"reboot i-0abc1234\", \"intent\": \"ec2.stop\", "
+            "\"slots\": {\"instance_id\": \"i-0abc1234\"}}\n");
+  auto text = Capture([&] { return RunNluEval({*config_, data, false}); });
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("intent_accuracy:  0.6667\n"));
+  // Slots are compared whatever the intent: line 3's instance id is right.
+  EXPECT_THAT(text.out, HasSubstr("slot_exact_match: 1.0000\n"));
+  EXPECT_THAT(text.out, HasSubstr("macro_f1:"));
+  EXPECT_THAT(text.out, HasSubstr("oos_precision:    1.0000\n"));
+  EXPECT_THAT(text.out, HasSubstr("oos_recall:       1.0000\n"));
+  EXPECT_THAT(text.out, HasSubstr("ec2.stop: ec2.reboot=1 ec2.stop=1\n"));
+  EXPECT_THAT(text.out, HasSubstr("line 3: reboot i-0abc1234\n"));
+
+  auto js = Capture([&] { return RunNluEval({*config_, data, true}); });
+  ASSERT_EQ(js.code, 0) << js.err;
+  const json::object o = json::parse(js.out).as_object();
+  EXPECT_NEAR(o.at("intent_accuracy").as_double(), 2.0 / 3, 1e-4);
+  EXPECT_DOUBLE_EQ(o.at("slot_exact_match").as_double(), 1.0);
+  for (const char* key : {"macro_f1", "oos_precision", "oos_recall", "confusion", "errors"}) {
+    EXPECT_TRUE(o.contains(key)) << key;
+  }
+  EXPECT_EQ(o.at("errors").as_array().size(), 1u);
+}
+
+TEST_F(NluCommandTest, EvalErrorsExit2) {
+  const std::string bad =
+      Write("bad.jsonl", "{\"text\": \"help\", \"intent\": \"help\"}\n{\"text\": 3}\n");
+  auto r = Capture([&] { return RunNluEval({*config_, bad, false}); });
+  EXPECT_EQ(r.code, kNluUsageError);
+  EXPECT_THAT(r.err, HasSubstr("bad.jsonl: line 2: \"text\" must be a string"));
+  EXPECT_EQ(r.out, "");
+  auto missing = Capture([&] { return RunNluEval({*config_, "/nonexistent/x.jsonl", false}); });
+  EXPECT_EQ(missing.code, kNluUsageError);
+  auto no_config = Capture([&] { return RunNluEval({"/nonexistent/c.yaml", bad, false}); });
+  EXPECT_EQ(no_config.code, kNluUsageError);
+}
+
+// The held-out set of the repository through the CLI path.
+TEST_F(NluCommandTest, EvalHeldOutSet) {
+  const char* src = std::getenv("OPSGATE_SOURCE_DIR");
+  if (src == nullptr || *src == '\0') {
+    GTEST_SKIP() << "OPSGATE_SOURCE_DIR not set";
+  }
+  const std::string path = (fs::path(src) / "tests/nlu/heldout.jsonl").string();
+  auto r = Capture([&] { return RunNluEval({*config_, path, true}); });
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json::object o = json::parse(r.out).as_object();
+  EXPECT_GE(o.at("intent_accuracy").as_double(), 0.95);
+  EXPECT_GE(o.at("slot_exact_match").as_double(), 0.95);
+}
+
+}  // namespace
+}  // namespace opsgate::app
