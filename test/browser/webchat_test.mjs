@@ -392,7 +392,8 @@ async function main() {
   };
   await say('whoami', USERNAME);
   await say('ping', 'pong');
-  await say('frobnicate', 'did not understand');
+  // Out of scope for the classifier: a short help instead of a guess.
+  await say('frobnicate', "can't help");
   // A taller window for the picture, so that the three replies fit in it.
   await page.setViewportSize({ width: 1024, height: 860 });
   await page.locator('#messages .msg-bot').last().scrollIntoViewIfNeeded();

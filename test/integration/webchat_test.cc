@@ -374,5 +374,50 @@ statements:
   EXPECT_EQ(RunOpsgate({"audit", "verify", "--config", config}).exit_code, 0);
 }
 
+// Issue 7's "done when" in the web chat: free text is understood by the classifier,
+// a destructive request is confirmed for exactly the instance named, and "stop it" asks
+// which instance.
+TEST_F(WebChatEndToEnd, FreeTextIsUnderstoodAndConfirmedBeforeAnythingHappens) {
+  const std::string data = dir_.path() + "/data";
+  {
+    std::ofstream policy(data + "/policy.yaml", std::ios::trunc);
+    policy << R"(statements:
+  - {id: admins-ec2, effect: allow, principals: {roles: [admin]}, actions: ["ec2:*"],
+     resources: ["*"], conditions: {allow_dm: true}}
+)";
+  }
+  const size_t from = server_->StderrLineCount();
+  server_->Signal(SIGHUP);
+  ASSERT_TRUE(server_->WaitForLog("\"statements\":1", 10s, from)) << server_->Stderr();
+  const auto [cookie, csrf] = SignIn(EnrolAdmin());
+  auto chat = Chat(cookie, base_);
+  ASSERT_TRUE(chat.client) << chat.status << " " << chat.body << chat.error;
+  EXPECT_EQ(Next(*chat.client).at("type").as_string(), "hello");
+  const auto say = [&](const std::string& text) {
+    EXPECT_TRUE(chat.client->Send(json::serialize(json::object{{"type", "say"}, {"text", text}})));
+    return json::serialize(Next(*chat.client));
+  };
+
+  std::string r = say("could you stop i-0abc1234 please");
+  EXPECT_NE(r.find("Stop instance i-0abc1234?"), std::string::npos) << r;
+  EXPECT_NE(r.find("instance/i-0abc1234"), std::string::npos) << r;
+  // The confirm button answers the question.
+  EXPECT_TRUE(chat.client->Send(
+      json::serialize(json::object{{"type", "click"}, {"action", "confirm"}, {"value", "ec2.stop"}})));
+  r = json::serialize(Next(*chat.client));
+  EXPECT_NE(r.find("Allowed, not run"), std::string::npos) << r;
+  EXPECT_NE(r.find("i-0abc1234"), std::string::npos) << r;
+
+  r = say("stop it");
+  EXPECT_NE(r.find("Which instance?"), std::string::npos) << r;
+  r = say("i-0def5678");
+  EXPECT_NE(r.find("Stop instance i-0def5678?"), std::string::npos) << r;
+  r = say("cancel");
+  EXPECT_NE(r.find("Cancelled"), std::string::npos) << r;
+  r = say("what is the weather like in paris");
+  EXPECT_NE(r.find("can't help"), std::string::npos) << r;
+  chat.client->Close();
+}
+
 }  // namespace
 }  // namespace opsgate::testing

@@ -24,6 +24,7 @@
 #include "opsgate/config/loader.h"
 #include "opsgate/crypto/key_provider.h"
 #include "opsgate/crypto/keys.h"
+#include "opsgate/intents/catalogue_yaml.h"
 #include "opsgate/intents/classifier.h"
 #include "opsgate/intents/intents.h"
 #include "opsgate/intents/nlu_eval.h"
@@ -477,6 +478,14 @@ int RunCheck(const CheckOptions& options) {
       }
     }
   }
+  // The intent catalogue `serve` would load.
+  if (!c.intents.file.empty()) {
+    if (auto catalogue = intents::LoadCatalogueFile(c.intents.file); !catalogue) {
+      for (const auto& d : catalogue.error()) {
+        errors.push_back(d.ToString());
+      }
+    }
+  }
   for (const auto& w : loaded->warnings) {
     std::cerr << w.ToString() << "\n";
   }
@@ -671,11 +680,9 @@ int RunPolicyTest(const PolicyTestOptions& options) {
 
 namespace {
 
-// The intent catalogue the nlu tools train on. The one place that decides it: for now
-// the default catalogue of the starter config; when the config names a catalogue file,
-// load it here.
-core::Result<intents::Catalogue> NluCatalogue(const config::Config& /*config*/) {
-  return intents::DefaultCatalogue();
+// The intent catalogue the nlu tools train on: the config's, as `serve` loads it.
+core::Result<intents::Catalogue> NluCatalogue(const config::Config& config) {
+  return intents::LoadConfiguredCatalogue(config.intents.file);
 }
 
 // Loads the config, picks its catalogue and trains; prints the problem and returns

@@ -305,19 +305,23 @@ core::Status Gateway::BuildPolicy(const config::Config& c, store::SqliteStore& s
   for (std::string_view action : pipeline::kBreakGlassActions) {
     dispatcher_->Register(std::string(action), break_glass_.get());
   }
-  if (c.intents.file.empty()) {
-    catalogue_ = std::make_unique<intents::Catalogue>(intents::DefaultCatalogue());
-  } else {
-    auto catalogue = intents::LoadCatalogueFile(c.intents.file);
-    if (!catalogue) {
-      std::string why;
-      for (const config::Diagnostic& d : catalogue.error()) {
-        why += (why.empty() ? "" : "\n") + d.ToString();
-      }
-      return core::Fail(core::InvalidArgument("intents.file: " + why));
-    }
-    catalogue_ = std::make_unique<intents::Catalogue>(std::move(*catalogue));
+  auto catalogue = intents::LoadConfiguredCatalogue(c.intents.file);
+  if (!catalogue) {
+    return core::Fail(catalogue.error());
   }
+  catalogue_ = std::make_unique<intents::Catalogue>(std::move(*catalogue));
+  // Free text: the classifier, trained on the catalogue's utterances at start-up.
+  auto classifier = intents::Classifier::Train(*catalogue_);
+  if (!classifier) {
+    return core::Fail(core::Error{classifier.error().code,
+                                  "intents: training the classifier: " + classifier.error().message});
+  }
+  classifier_ = std::make_unique<intents::Classifier>(std::move(*classifier));
+  understand_.classify = [nlu = classifier_.get()](std::string_view text) {
+    intents::NluResult r = nlu->Parse(text);
+    return pipeline::Classified{std::move(r.intent), r.confidence, std::move(r.slots),
+                                std::move(r.alternatives), r.below_threshold};
+  };
   understand_.catalogue = catalogue_.get();
   dialogs_ = std::make_unique<store::SqliteDialogStore>(store);
   understand_.dialogs = dialogs_.get();

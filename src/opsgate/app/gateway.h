@@ -32,6 +32,7 @@
 #include "opsgate/identity/local/local_auth.h"
 #include "opsgate/identity/oidc/discovery.h"
 #include "opsgate/identity/oidc/relying_party.h"
+#include "opsgate/intents/classifier.h"
 #include "opsgate/intents/intents.h"
 #include "opsgate/pipeline/approvals.h"
 #include "opsgate/pipeline/authorizer.h"
@@ -159,6 +160,7 @@ class Gateway {
   std::condition_variable sweeper_cv_;
   bool sweeper_stop_ = false;  // GUARDED_BY(sweeper_mu_)
   std::unique_ptr<intents::Catalogue> catalogue_;
+  std::unique_ptr<intents::Classifier> classifier_;
   std::unique_ptr<store::SqliteDialogStore> dialogs_;
   pipeline::UnderstandEnv understand_;
   std::unique_ptr<store::SqliteLocalAuthStore> local_auth_store_;

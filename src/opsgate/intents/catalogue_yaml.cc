@@ -1188,4 +1188,19 @@ CatalogueResult LoadCatalogueFile(const std::string& path) {
   return ParseCatalogue(*text, path);
 }
 
+core::Result<Catalogue> LoadConfiguredCatalogue(const std::string& file) {
+  if (file.empty()) {
+    return DefaultCatalogue();
+  }
+  auto loaded = LoadCatalogueFile(file);
+  if (!loaded) {
+    std::string why;
+    for (const config::Diagnostic& d : loaded.error()) {
+      why += (why.empty() ? "" : "\n") + d.ToString();
+    }
+    return core::Fail(core::InvalidArgument("intents.file: " + why));
+  }
+  return std::move(*loaded);
+}
+
 }  // namespace opsgate::intents

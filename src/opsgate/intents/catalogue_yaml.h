@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "opsgate/config/diagnostic.h"
+#include "opsgate/core/result.h"
 #include "opsgate/intents/intents.h"
 
 namespace opsgate::intents {
@@ -78,5 +79,10 @@ std::string DefaultCatalogueYaml();
 // difference: "intents[4].slots[1].max: 1000 != 100". For tests, and for telling an
 // operator how a catalogue file differs from the default.
 std::string CatalogueDifference(const Catalogue& a, const Catalogue& b);
+
+// The catalogue a config names: intents.file when set (LoadCatalogueFile; every
+// diagnostic joined into one kInvalidArgument error, one per line, prefixed
+// "intents.file: "), else DefaultCatalogue(). What serve, check and the nlu tools use.
+[[nodiscard]] core::Result<Catalogue> LoadConfiguredCatalogue(const std::string& file);
 
 }  // namespace opsgate::intents

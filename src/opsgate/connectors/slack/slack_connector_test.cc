@@ -10,7 +10,9 @@
 
 #include "opsgate/connectors/slack/verifier.h"
 #include "opsgate/http/client/fake_http_client.h"
+#include "opsgate/intents/classifier.h"
 #include "opsgate/intents/intents.h"
+#include "opsgate/store/sqlite/sqlite_dialog_store.h"
 #include "opsgate/store/sqlite/sqlite_policy_store.h"
 #include "opsgate/store/sqlite/sqlite_seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
@@ -648,6 +650,61 @@ TEST_F(SlackPolicyTest, ApprovalGoesToTheApproversChannelAndAButtonReleasesIt) {
                                               r.result == "approved");
   }
   EXPECT_TRUE(approval_recorded);
+}
+
+// Issue 7's "done when" in Slack: free text through the real classifier; the confirm
+// button answers the question; "stop it" asks which instance.
+TEST_F(SlackPolicyTest, FreeTextIsConfirmedForExactlyThatInstance) {
+  auto stop = policy::ParsePolicy(R"(
+statements:
+  - {id: ops-stop, effect: allow, principals: {groups: [ops]}, actions: ["ec2:StopInstances"],
+     resources: ["*"]}
+)",
+                                  "test.yaml");
+  ASSERT_TRUE(stop.has_value());
+  holder_.Replace(std::make_shared<const policy::Policy>(std::move(*stop)));
+  auto classifier = intents::Classifier::Train(catalogue_);
+  ASSERT_TRUE(classifier.has_value());
+  store::SqliteDialogStore dialogs(*store_);
+  deps_->understand.dialogs = &dialogs;
+  deps_->understand.classify = [&](std::string_view text) {
+    intents::NluResult r = classifier->Parse(text);
+    return pipeline::Classified{r.intent, r.confidence, r.slots, r.alternatives,
+                                r.below_threshold};
+  };
+  auto& c = PolicyConnector();
+  ASSERT_EQ(c.Handle(SignedForm(SlashBody("could you stop i-0abc1234 please"))).status, 200);
+  ASSERT_TRUE(WaitForCount(1)) << Logs();
+  std::string body = http_.Requests()[0].body;
+  EXPECT_NE(body.find("Stop instance i-0abc1234?"), std::string::npos) << body;
+  EXPECT_NE(body.find(std::string(kConfirmActionId)), std::string::npos) << body;
+  EXPECT_TRUE(audit_.records().at(0).decision.empty());  // nothing decided yet
+
+  clock_.Advance(1s);
+  ASSERT_EQ(c.Handle(SignedForm(ActionsBody(kConfirmActionId, "https://hooks.slack.com/a/9",
+                                            "ec2.stop")))
+                .status,
+            200);
+  ASSERT_TRUE(WaitForCount(2)) << Logs();
+  body = http_.Requests()[1].body;
+  EXPECT_NE(body.find("Allowed, not run"), std::string::npos) << body;
+  EXPECT_NE(body.find("instance/i-0abc1234"), std::string::npos) << body;
+  bool decided = false;
+  for (const auto& r : audit_.records()) {
+    decided = decided || (r.kind == audit::RecordKind::kDecision && r.decision == "allow" &&
+                          r.statement == "ops-stop" && r.intent == "ec2.stop");
+  }
+  EXPECT_TRUE(decided);
+
+  clock_.Advance(1s);
+  ASSERT_EQ(c.Handle(SignedForm(SlashBody("stop it", kTeam,
+                                          "https://hooks.slack.com/commands/T1DC2JH3J/1/abc",
+                                          "398738663015.47445629121.803a0bc9")))
+                .status,
+            200);
+  ASSERT_TRUE(WaitForRequests(3)) << Logs();
+  body = http_.Requests()[2].body;
+  EXPECT_NE(body.find("Which instance?"), std::string::npos) << body;
 }
 
 TEST_F(SlackConnectorTest, AnIdentityStoreFailureLeavesTheAskerUnlinked) {
