@@ -25,6 +25,7 @@
 #include "opsgate/crypto/key_provider.h"
 #include "opsgate/crypto/keys.h"
 #include "opsgate/intents/catalogue_yaml.h"
+#include "opsgate/store/sqlite/sqlite_nlu_store.h"
 #include "opsgate/intents/classifier.h"
 #include "opsgate/intents/intents.h"
 #include "opsgate/intents/nlu_eval.h"
@@ -739,6 +740,92 @@ int RunNluEval(const NluEvalOptions& options) {
     std::cout << intents::FormatReportText(report);
   }
   return 0;
+}
+
+namespace {
+
+// The store of a config, for the nlu review tools; prints the problem and returns null.
+std::unique_ptr<store::SqliteStore> OpenStoreFor(const std::string& config_path,
+                                                 std::string_view command) {
+  auto loaded = config::LoadConfigFile(config_path);
+  if (!loaded) {
+    std::cerr << loaded.error().message << "\n";
+    return nullptr;
+  }
+  auto opened = store::SqliteStore::Open(loaded->config->store.path);
+  if (!opened) {
+    std::cerr << "opsgate nlu " << command << ": " << opened.error().message << "\n";
+    return nullptr;
+  }
+  return std::move(*opened);
+}
+
+std::string UtcText(core::Clock::WallTime t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+int RunNluReview(const NluReviewOptions& options) {
+  auto db = OpenStoreFor(options.config_path, "review");
+  if (!db) {
+    return kNluUsageError;
+  }
+  store::SqliteNluCandidateStore candidates(*db);
+  auto listed = candidates.List(options.state == "all" ? "" : options.state, 1000);
+  if (!listed) {
+    std::cerr << "opsgate nlu review: " << listed.error().message << "\n";
+    return kNluUsageError;
+  }
+  if (listed->empty()) {
+    std::cout << "no " << (options.state == "all" ? "" : options.state + " ")
+              << "candidates\n";
+    return 0;
+  }
+  for (const store::NluCandidate& c : *listed) {
+    std::cout << c.id << "  " << c.state << "  " << c.intent << "  \"" << c.utterance << "\"\n"
+              << "    typed \"" << c.text << "\"; guessed " << (c.guessed.empty() ? "-" : c.guessed)
+              << " (" << static_cast<int>(c.confidence * 100 + 0.5) << "%); by " << c.principal
+              << " at " << UtcText(c.created_at) << "\n";
+  }
+  if (options.state == "pending") {
+    std::cout << "accept with: opsgate nlu accept --config " << options.config_path
+              << " ID...  (or reject); a running opsgate learns them on SIGHUP\n";
+  }
+  return 0;
+}
+
+int RunNluDecide(const NluReviewOptions& options) {
+  const std::string_view command = options.verdict == "accepted" ? "accept" : "reject";
+  auto db = OpenStoreFor(options.config_path, command);
+  if (!db) {
+    return kNluUsageError;
+  }
+  store::SqliteNluCandidateStore candidates(*db);
+  const char* user = std::getenv("USER");
+  const std::string reviewer = std::string("cli:") + (user != nullptr && *user ? user : "unknown");
+  int status = 0;
+  for (int64_t id : options.ids) {
+    auto changed = candidates.Review(id, options.verdict, reviewer, std::chrono::system_clock::now());
+    if (!changed) {
+      std::cerr << "opsgate nlu " << command << ": " << id << ": " << changed.error().message
+                << "\n";
+      status = changed.error().code == core::ErrorCode::kNotFound ? 1 : kNluUsageError;
+      continue;
+    }
+    if (!*changed) {
+      std::cerr << "opsgate nlu " << command << ": " << id << " was already reviewed\n";
+      status = std::max(status, 1);
+      continue;
+    }
+    std::cout << id << " " << options.verdict << "\n";
+  }
+  return status;
 }
 
 }  // namespace opsgate::app

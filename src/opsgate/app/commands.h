@@ -90,6 +90,16 @@ struct NluEvalOptions {
   bool json = false;  // one JSON object instead of the text report
 };
 
+// opsgate nlu review|accept|reject (docs/intents.md#learning): the rephrasings people
+// confirmed after an unsure guess, for an administrator to accept as training utterances
+// (used from the next start or SIGHUP) or reject.
+struct NluReviewOptions {
+  std::string config_path;
+  std::string state = "pending";  // review: pending | accepted | rejected | all
+  std::vector<int64_t> ids;       // accept / reject
+  std::string verdict;            // "accepted" or "rejected" (accept / reject)
+};
+
 // Exit code of the nlu tools for bad options, config or data.
 inline constexpr int kNluUsageError = 2;
 
@@ -132,5 +142,9 @@ int RunNluParse(const NluParseOptions& options);
 // the confusion matrix and the misclassified lines (with json: as one JSON object). Exit 0
 // when it ran (whatever the scores), kNluUsageError on a bad config or data file.
 int RunNluEval(const NluEvalOptions& options);
+// review: lists candidates, exit 0. accept/reject: exit 0 when every id changed, 1 when
+// one was unknown or already reviewed, 2 on a bad config or store.
+int RunNluReview(const NluReviewOptions& options);
+int RunNluDecide(const NluReviewOptions& options);
 
 }  // namespace opsgate::app

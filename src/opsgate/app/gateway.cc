@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "opsgate/app/builtin_routes.h"
+#include "opsgate/app/nlu_training.h"
 #include "opsgate/app/version.h"
 #include "opsgate/app/wiring.h"
 #include "opsgate/audit/export/syslog_client.h"
@@ -310,18 +311,23 @@ core::Status Gateway::BuildPolicy(const config::Config& c, store::SqliteStore& s
     return core::Fail(catalogue.error());
   }
   catalogue_ = std::make_unique<intents::Catalogue>(std::move(*catalogue));
-  // Free text: the classifier, trained on the catalogue's utterances at start-up.
-  auto classifier = intents::Classifier::Train(*catalogue_);
-  if (!classifier) {
-    return core::Fail(core::Error{classifier.error().code,
-                                  "intents: training the classifier: " + classifier.error().message});
-  }
-  classifier_ = std::make_unique<intents::Classifier>(std::move(*classifier));
-  understand_.classify = [nlu = classifier_.get()](std::string_view text) {
+  // Free text: the classifier, trained at start-up (and on SIGHUP) on the catalogue's
+  // utterances and the rephrasings an administrator accepted.
+  nlu_candidates_ = std::make_unique<store::SqliteNluCandidateStore>(store);
+  classifier_ = std::make_unique<ClassifierSlot>();
+  OPSGATE_RETURN_IF_ERROR(TrainClassifier(c));
+  understand_.classify = [slot = classifier_.get()](std::string_view text) {
+    std::shared_ptr<const intents::Classifier> nlu;
+    {
+      std::lock_guard<std::mutex> lock(slot->mu);
+      nlu = slot->current;
+    }
     intents::NluResult r = nlu->Parse(text);
     return pipeline::Classified{std::move(r.intent), r.confidence, std::move(r.slots),
                                 std::move(r.alternatives), r.below_threshold};
   };
+  understand_.candidates = nlu_candidates_.get();
+  understand_.redact = [r = redactor_.get()](std::string_view text) { return r->Redact(text); };
   understand_.catalogue = catalogue_.get();
   dialogs_ = std::make_unique<store::SqliteDialogStore>(store);
   understand_.dialogs = dialogs_.get();
@@ -332,6 +338,25 @@ core::Status Gateway::BuildPolicy(const config::Config& c, store::SqliteStore& s
   log_.Info("policy.loaded",
             {{"file", c.policy.file.empty() ? std::string("(built-in)") : c.policy.file},
              {"statements", static_cast<uint64_t>(policy_->Current()->statements.size())}});
+  return core::Ok();
+}
+
+core::Status Gateway::TrainClassifier(const config::Config& c) {
+  size_t learned = 0;
+  auto catalogue = TrainingCatalogue(c, nlu_candidates_.get(), &learned);
+  if (!catalogue) {
+    return core::Fail(catalogue.error());
+  }
+  auto trained = intents::Classifier::Train(*catalogue);
+  if (!trained) {
+    return core::Fail(core::Error{trained.error().code,
+                                  "intents: training the classifier: " + trained.error().message});
+  }
+  auto fresh = std::make_shared<const intents::Classifier>(std::move(*trained));
+  log_.Info("nlu.trained", {{"utterances", static_cast<uint64_t>(fresh->training_samples())},
+                            {"learned", static_cast<uint64_t>(learned)}});
+  std::lock_guard<std::mutex> lock(classifier_->mu);
+  classifier_->current = std::move(fresh);
   return core::Ok();
 }
 
@@ -625,6 +650,11 @@ core::Status Gateway::Reload() {
   }
   server_->SetLimits(fresh->server.limits);
   policy_->Replace(*policy);
+  // Accepted rephrasings (`opsgate nlu accept`) take effect now; a failure keeps the
+  // classifier in use.
+  if (auto trained = TrainClassifier(*old); !trained) {
+    log_.Warn("nlu.retrain_failed", {{"error", trained.error().message}});
+  }
   log_.Info("policy.loaded",
             {{"file", fresh->policy.file.empty() ? std::string("(built-in)") : fresh->policy.file},
              {"statements", static_cast<uint64_t>((*policy)->statements.size())}});

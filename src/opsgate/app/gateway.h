@@ -44,6 +44,7 @@
 #include "opsgate/store/sqlite/sqlite_identity_store.h"
 #include "opsgate/store/sqlite/sqlite_local_auth_store.h"
 #include "opsgate/store/sqlite/sqlite_dialog_store.h"
+#include "opsgate/store/sqlite/sqlite_nlu_store.h"
 #include "opsgate/store/sqlite/sqlite_policy_store.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
 #include "opsgate/store/store.h"
@@ -102,6 +103,8 @@ class Gateway {
   // identity.oidc: discovery, relying party, identity store, /auth routes, the linker.
   core::Status BuildIdentityLinking(const config::Config& c, store::SqliteStore& store);
   core::Status BuildPolicy(const config::Config& c, store::SqliteStore& store);
+  // Trains on the configured catalogue plus accepted rephrasings and swaps it in.
+  core::Status TrainClassifier(const config::Config& c);
   void StartSweeper();
   void StopSweeper();
   // Gives the forwarder a moment for the last records, then stops it.
@@ -160,7 +163,13 @@ class Gateway {
   std::condition_variable sweeper_cv_;
   bool sweeper_stop_ = false;  // GUARDED_BY(sweeper_mu_)
   std::unique_ptr<intents::Catalogue> catalogue_;
-  std::unique_ptr<intents::Classifier> classifier_;
+  // The classifier in use; SIGHUP retrains it (accepted rephrasings) and swaps it in.
+  struct ClassifierSlot {
+    std::mutex mu;
+    std::shared_ptr<const intents::Classifier> current;  // GUARDED_BY(mu)
+  };
+  std::unique_ptr<ClassifierSlot> classifier_;
+  std::unique_ptr<store::SqliteNluCandidateStore> nlu_candidates_;
   std::unique_ptr<store::SqliteDialogStore> dialogs_;
   pipeline::UnderstandEnv understand_;
   std::unique_ptr<store::SqliteLocalAuthStore> local_auth_store_;

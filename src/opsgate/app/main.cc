@@ -40,8 +40,9 @@ int main(int argc, char** argv) {
   InitCommandOptions init;
   auto* init_cmd = app.add_subcommand(
       "init", "Write a starter config, a starter policy with its tests (policy.yaml, "
-              "policy-tests.yaml), a self-signed development certificate and keys into DIR. "
-              "Refuses to overwrite existing files.");
+              "policy-tests.yaml), the intent catalogue (intents.yaml), a self-signed "
+              "development certificate and keys into DIR. Refuses to overwrite existing "
+              "files.");
   init_cmd->add_option("dir", init.dir, "Directory to create or fill")->required();
   init_cmd->add_option("--host", init.extra_hosts,
                        "Extra DNS name or IP for the development certificate (repeatable); "
@@ -173,6 +174,25 @@ int main(int argc, char** argv) {
   nlu_eval_cmd->add_option("--config", nlu_eval.config_path, "Config file (YAML)")->required();
   nlu_eval_cmd->add_option("data", nlu_eval.data_path, "Labelled data (JSON lines)")->required();
   nlu_eval_cmd->add_flag("--json", nlu_eval.json, "Print one JSON object");
+  opsgate::app::NluReviewOptions nlu_review;
+  auto* nlu_review_cmd = nlu_cmd->add_subcommand(
+      "review", "List the rephrasings people confirmed after an unsure guess (candidates "
+                "for training). Exit 0, or 2 on a bad config or store.");
+  nlu_review_cmd->add_option("--config", nlu_review.config_path, "Config file (YAML)")->required();
+  nlu_review_cmd->add_option("--state", nlu_review.state, "pending, accepted, rejected or all")
+      ->check(CLI::IsMember({"pending", "accepted", "rejected", "all"}))
+      ->capture_default_str();
+  opsgate::app::NluReviewOptions nlu_decide;
+  auto* nlu_accept_cmd = nlu_cmd->add_subcommand(
+      "accept", "Accept candidates as training utterances (a running opsgate learns them on "
+                "SIGHUP). Exit 0, 1 if an id is unknown or already reviewed, 2 on errors.");
+  nlu_accept_cmd->add_option("--config", nlu_decide.config_path, "Config file (YAML)")->required();
+  nlu_accept_cmd->add_option("ids", nlu_decide.ids, "Candidate ids (from nlu review)")->required();
+  auto* nlu_reject_cmd = nlu_cmd->add_subcommand(
+      "reject", "Reject candidates. Exit 0, 1 if an id is unknown or already reviewed, 2 on "
+                "errors.");
+  nlu_reject_cmd->add_option("--config", nlu_decide.config_path, "Config file (YAML)")->required();
+  nlu_reject_cmd->add_option("ids", nlu_decide.ids, "Candidate ids (from nlu review)")->required();
 
   auto* version_cmd = app.add_subcommand("version", "Print the version.");
 
@@ -227,6 +247,13 @@ int main(int argc, char** argv) {
     }
     if (*nlu_eval_cmd) {
       return opsgate::app::RunNluEval(nlu_eval);
+    }
+    if (*nlu_review_cmd) {
+      return opsgate::app::RunNluReview(nlu_review);
+    }
+    if (*nlu_accept_cmd || *nlu_reject_cmd) {
+      nlu_decide.verdict = *nlu_accept_cmd ? "accepted" : "rejected";
+      return opsgate::app::RunNluDecide(nlu_decide);
     }
   }
   if (*keys_cmd) {

@@ -13,7 +13,11 @@
 
 #include "opsgate/app/commands.h"
 #include "opsgate/app/init.h"
+#include "opsgate/app/nlu_training.h"
+#include "opsgate/config/loader.h"
 #include "opsgate/core/clock.h"
+#include "opsgate/store/sqlite/sqlite_nlu_store.h"
+#include "opsgate/store/sqlite/sqlite_store.h"
 
 namespace opsgate::app {
 namespace {
@@ -163,16 +167,64 @@ TEST_F(NluCommandTest, EvalErrorsExit2) {
 
 // The held-out set of the repository through the CLI path.
 TEST_F(NluCommandTest, EvalHeldOutSet) {
-  const char* src = std::getenv("OPSGATE_SOURCE_DIR");
-  if (src == nullptr || *src == '\0') {
-    GTEST_SKIP() << "OPSGATE_SOURCE_DIR not set";
-  }
-  const std::string path = (fs::path(src) / "tests/nlu/heldout.jsonl").string();
+  const std::string path = OPSGATE_NLU_HELDOUT;
   auto r = Capture([&] { return RunNluEval({*config_, path, true}); });
   ASSERT_EQ(r.code, 0) << r.err;
   const json::object o = json::parse(r.out).as_object();
   EXPECT_GE(o.at("intent_accuracy").as_double(), 0.95);
   EXPECT_GE(o.at("slot_exact_match").as_double(), 0.95);
+}
+
+TEST_F(NluCommandTest, ReviewAcceptAndRejectCandidates) {
+  int64_t first = 0;
+  int64_t second = 0;
+  {
+    // What the running gateway keeps when someone corrects an unsure guess.
+    auto loaded = config::LoadConfigFile(*config_);
+    ASSERT_TRUE(loaded.has_value());
+    auto db = store::SqliteStore::Open(loaded->config->store.path);
+    ASSERT_TRUE(db.has_value()) << db.error();
+    store::SqliteNluCandidateStore candidates(**db);
+    store::NluCandidate c;
+    c.text = "bounce i-0abc1234";
+    c.utterance = "bounce {instance_id}";
+    c.intent = "ec2.reboot";
+    c.guessed = "ec2.stop";
+    c.confidence = 0.42;
+    c.principal = "slack:T1:U1";
+    c.created_at = std::chrono::system_clock::now();
+    first = *candidates.Add(c);
+    c.utterance = "kick {instance_id}";
+    c.text = "kick i-0abc1234";
+    second = *candidates.Add(c);
+  }
+  auto r = Capture([&] { return RunNluReview({*config_, "pending", {}, ""}); });
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ec2.reboot  \"bounce {instance_id}\""));
+  EXPECT_THAT(r.out, HasSubstr("guessed ec2.stop (42%)"));
+  r = Capture([&] { return RunNluDecide({*config_, "", {first}, "accepted"}); });
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = Capture([&] { return RunNluDecide({*config_, "", {first, 999}, "rejected"}); });
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("already reviewed"));
+  EXPECT_THAT(r.err, HasSubstr("no candidate 999"));
+  r = Capture([&] { return RunNluDecide({*config_, "", {second}, "rejected"}); });
+  EXPECT_EQ(r.code, 0);
+  r = Capture([&] { return RunNluReview({*config_, "accepted", {}, ""}); });
+  EXPECT_THAT(r.out, HasSubstr("bounce {instance_id}"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("kick")));
+
+  // The training catalogue has the accepted utterance, and only that one.
+  auto loaded = config::LoadConfigFile(*config_);
+  auto db = store::SqliteStore::Open(loaded->config->store.path);
+  store::SqliteNluCandidateStore candidates(**db);
+  size_t learned = 0;
+  auto catalogue = TrainingCatalogue(*loaded->config, &candidates, &learned);
+  ASSERT_TRUE(catalogue.has_value());
+  EXPECT_EQ(learned, 1u);
+  const intents::IntentSpec* reboot = catalogue->Find("ec2.reboot");
+  ASSERT_NE(reboot, nullptr);
+  EXPECT_EQ(reboot->utterances.back(), "bounce {instance_id}");
 }
 
 }  // namespace

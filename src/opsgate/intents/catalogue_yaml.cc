@@ -1203,4 +1203,41 @@ core::Result<Catalogue> LoadConfiguredCatalogue(const std::string& file) {
   return std::move(*loaded);
 }
 
+size_t AddUtterances(Catalogue& catalogue,
+                     const std::vector<std::pair<std::string, std::string>>& utterances) {
+  size_t added = 0;
+  for (const auto& [name, utterance] : utterances) {
+    IntentSpec* intent = nullptr;
+    for (IntentSpec& i : catalogue.intents) {
+      if (i.name == name) {
+        intent = &i;
+      }
+    }
+    if (intent == nullptr || utterance.empty() || utterance.size() > kMaxTextBytes ||
+        intent->utterances.size() >= kMaxUtterances) {
+      continue;
+    }
+    std::vector<std::string> slot_names;
+    for (const SlotSpec& slot : intent->slots) {
+      slot_names.push_back(slot.name);
+    }
+    const auto is_slot = [&](std::string_view n) {
+      return std::find(slot_names.begin(), slot_names.end(), n) != slot_names.end();
+    };
+    if (!CheckPlaceholders(utterance, is_slot, slot_names, "a slot of the intent").empty()) {
+      continue;
+    }
+    const std::string folded = Lower(utterance);
+    bool duplicate = false;
+    for (const std::string& u : intent->utterances) {
+      duplicate = duplicate || Lower(u) == folded;
+    }
+    if (!duplicate) {
+      intent->utterances.push_back(utterance);
+      ++added;
+    }
+  }
+  return added;
+}
+
 }  // namespace opsgate::intents

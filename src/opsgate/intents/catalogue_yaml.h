@@ -85,4 +85,12 @@ std::string CatalogueDifference(const Catalogue& a, const Catalogue& b);
 // "intents.file: "), else DefaultCatalogue(). What serve, check and the nlu tools use.
 [[nodiscard]] core::Result<Catalogue> LoadConfiguredCatalogue(const std::string& file);
 
+// Adds training utterances learned in use (accepted rephrasings, nlu_store.h) to the
+// intents they belong to: (intent name, utterance with {slot} placeholders) pairs.
+// Skipped, not errors: unknown intents, placeholders that are not slots of the intent,
+// duplicates (ignoring case), and anything past kMaxUtterances for an intent. Returns how
+// many were added.
+size_t AddUtterances(Catalogue& catalogue,
+                     const std::vector<std::pair<std::string, std::string>>& utterances);
+
 }  // namespace opsgate::intents

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,7 @@
 #include "opsgate/pipeline/reply.h"
 #include "opsgate/policy/evaluator.h"
 #include "opsgate/policy/policy.h"
+#include "opsgate/store/nlu_store.h"
 #include "opsgate/store/policy_store.h"
 
 namespace opsgate::pipeline {
@@ -71,6 +73,12 @@ struct Understanding {
   std::string usage;
   std::string error;
   Reply reply;  // kReply
+  // Set when the person got here by correcting an unsure guess of the classifier (a
+  // "did you mean" choice): their original text, kept as a review candidate once they
+  // confirm (dialog.h).
+  std::string rephrased_text;
+  std::string guessed;
+  double guessed_confidence = 0;
 };
 
 struct UnderstandEnv {
@@ -83,6 +91,10 @@ struct UnderstandEnv {
   // commands run without a confirmation step).
   store::DialogStore* dialogs = nullptr;
   std::chrono::seconds dialog_timeout = kDefaultDialogTimeout;
+  // Confirmed rephrasings the classifier got wrong, for review (null: not kept), and how
+  // their text is redacted before it is stored (null: as typed).
+  store::NluCandidateStore* candidates = nullptr;
+  std::function<std::string(std::string_view)> redact;
 };
 
 // A complete request for `intent` with these (normalised) slots.

@@ -1,6 +1,7 @@
 #include "opsgate/pipeline/dialog.h"
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <cctype>
 #include <string>
 #include <utility>
@@ -76,10 +77,15 @@ std::string Fill(std::string text, const std::map<std::string, std::string>& slo
 }
 
 struct State {
-  std::string stage;  // "slot" or "confirm"
+  std::string stage;  // "slot", "confirm" or "choose"
   std::string intent;
   std::map<std::string, std::string> slots;
   std::string awaiting;  // stage "slot": the slot asked for
+  // A correction of an unsure guess (stage "choose" and what follows it).
+  std::string text;      // what the person first typed
+  std::string guessed;   // the classifier's guess
+  double confidence = 0;
+  std::vector<std::string> options;  // stage "choose": the intents offered, in order
 };
 
 std::string Encode(const State& s) {
@@ -87,11 +93,19 @@ std::string Encode(const State& s) {
   for (const auto& [k, v] : s.slots) {
     slots[k] = v;
   }
+  json::array options;
+  for (const std::string& o : s.options) {
+    options.emplace_back(o);
+  }
   return json::serialize(json::object{{"v", 1},
                                       {"stage", s.stage},
                                       {"intent", s.intent},
                                       {"slots", std::move(slots)},
-                                      {"awaiting", s.awaiting}});
+                                      {"awaiting", s.awaiting},
+                                      {"text", s.text},
+                                      {"guessed", s.guessed},
+                                      {"confidence", s.confidence},
+                                      {"options", std::move(options)}});
 }
 
 std::optional<State> Decode(std::string_view text) {
@@ -119,6 +133,18 @@ std::optional<State> Decode(std::string_view text) {
   s.stage = *stage;
   s.intent = *intent;
   s.awaiting = *awaiting;
+  s.text = str("text").value_or("");
+  s.guessed = str("guessed").value_or("");
+  if (const json::value* c = o.if_contains("confidence"); c != nullptr && c->is_number()) {
+    s.confidence = c->to_number<double>();
+  }
+  if (const json::value* opts = o.if_contains("options"); opts != nullptr && opts->is_array()) {
+    for (const json::value& e : opts->get_array()) {
+      if (e.is_string()) {
+        s.options.emplace_back(e.get_string());
+      }
+    }
+  }
   for (const auto& [k, val] : slots->get_object()) {
     if (!val.is_string()) {
       return std::nullopt;
@@ -139,11 +165,54 @@ const intents::SlotSpec* NextMissing(const intents::IntentSpec& intent,
   return nullptr;
 }
 
+// `text` with each slot value (case-insensitive) replaced by its {slot} placeholder: the
+// training utterance a confirmed rephrasing becomes.
+std::string Utterance(std::string text, const std::map<std::string, std::string>& slots) {
+  for (const auto& [name, value] : slots) {
+    if (value.empty()) {
+      continue;
+    }
+    const std::string lower_text = Lower(text);
+    const size_t at = lower_text.find(Lower(value));
+    if (at != std::string::npos) {
+      text.replace(at, value.size(), "{" + name + "}");
+    }
+  }
+  return text;
+}
+
+// Keeps a confirmed correction of the classifier for review (nlu_store.h).
+void KeepCandidate(const Message& message, const State& state,
+                   const std::map<std::string, std::string>& slots, const UnderstandEnv& env,
+                   core::Clock::WallTime now) {
+  if (env.candidates == nullptr || state.text.empty()) {
+    return;
+  }
+  const std::string text = env.redact ? env.redact(state.text) : state.text;
+  store::NluCandidate c;
+  c.text = text.substr(0, 2000);
+  c.utterance = Utterance(text, slots).substr(0, 2000);
+  c.intent = state.intent;
+  c.guessed = state.guessed;
+  c.confidence = std::clamp(state.confidence, 0.0, 1.0);
+  c.principal = message.platform + ":" + message.workspace_id + ":" + message.user_id;
+  c.created_at = now;
+  (void)env.candidates->Add(c);  // best effort: losing one candidate loses nothing else
+}
+
+// Carries a correction from one dialog state to the understanding that ends it.
+void CarryRephrase(const State& from, Understanding& to) {
+  to.rephrased_text = from.text;
+  to.guessed = from.guessed;
+  to.guessed_confidence = from.confidence;
+}
+
 // Saves the dialog and asks for the next missing slot; or, when none is missing, the
 // complete request.
 Understanding AskOrComplete(const Message& message, const intents::IntentSpec& intent,
                             std::map<std::string, std::string> slots, const UnderstandEnv& env,
-                            core::Clock::WallTime now, std::string_view problem = {}) {
+                            core::Clock::WallTime now, std::string_view problem = {},
+                            const State* rephrase = nullptr) {
   if (!env.defaults.region.empty() && intent.Slot("region") != nullptr &&
       slots.count("region") == 0) {
     slots["region"] = env.defaults.region;
@@ -153,7 +222,16 @@ Understanding AskOrComplete(const Message& message, const intents::IntentSpec& i
     if (env.dialogs != nullptr) {
       (void)env.dialogs->Delete(DialogKey(message));
     }
-    return CompleteRequest(intent, std::move(slots), env);
+    Understanding complete = CompleteRequest(intent, std::move(slots), env);
+    if (rephrase != nullptr) {
+      CarryRephrase(*rephrase, complete);
+      if (!complete.request.needs_confirmation) {
+        State kept = *rephrase;
+        kept.intent = intent.name;
+        KeepCandidate(message, kept, complete.request.slots, env, now);
+      }
+    }
+    return complete;
   }
   if (env.dialogs == nullptr) {
     Understanding u;
@@ -163,7 +241,12 @@ Understanding AskOrComplete(const Message& message, const intents::IntentSpec& i
     u.request.intent = intent.name;
     return u;
   }
-  State state{"slot", intent.name, slots, missing->name};
+  State state{"slot", intent.name, slots, missing->name, {}, {}, 0, {}};
+  if (rephrase != nullptr) {
+    state.text = rephrase->text;
+    state.guessed = rephrase->guessed;
+    state.confidence = rephrase->confidence;
+  }
   if (auto saved = env.dialogs->Put({DialogKey(message), Encode(state), now + env.dialog_timeout});
       !saved) {
     return Answer(Say("opsgate cannot keep track of this conversation right now; send the "
@@ -191,18 +274,21 @@ Understanding ContinueSlot(const Message& message, const State& state,
     return Answer(Say("That conversation can no longer continue; send the command again."));
   }
   auto value = intents::NormaliseSlot(*slot, core::Trim(message.text));
+  const State* rephrase = state.text.empty() ? nullptr : &state;
   if (!value) {
     // Stays open: the same question again, with what was wrong.
-    return AskOrComplete(message, intent, state.slots, env, now, value.error().message + ".");
+    return AskOrComplete(message, intent, state.slots, env, now, value.error().message + ".",
+                         rephrase);
   }
   std::map<std::string, std::string> slots = state.slots;
   slots[slot->name] = *value;
-  return AskOrComplete(message, intent, std::move(slots), env, now);
+  return AskOrComplete(message, intent, std::move(slots), env, now, {}, rephrase);
 }
 
 // An answer to "confirm ...?".
 Understanding ContinueConfirm(const Message& message, const State& state,
-                              const intents::IntentSpec& intent, const UnderstandEnv& env) {
+                              const intents::IntentSpec& intent, const UnderstandEnv& env,
+                              core::Clock::WallTime now) {
   const std::string key = DialogKey(message);
   if (intent.confirmation == intents::Confirmation::kTyped) {
     const intents::SlotSpec* slot = intent.Slot(intent.typed_slot);
@@ -211,6 +297,7 @@ Understanding ContinueConfirm(const Message& message, const State& state,
       auto typed = intents::NormaliseSlot(*slot, core::Trim(message.text));
       if (typed && *typed == expected->second) {
         (void)env.dialogs->Delete(key);
+        KeepCandidate(message, state, state.slots, env, now);
         Understanding u = CompleteRequest(intent, state.slots, env);
         u.request.needs_confirmation = false;
         return u;
@@ -226,6 +313,7 @@ Understanding ContinueConfirm(const Message& message, const State& state,
   }
   if (IsYes(message.text)) {
     (void)env.dialogs->Delete(key);
+    KeepCandidate(message, state, state.slots, env, now);
     Understanding u = CompleteRequest(intent, state.slots, env);
     u.request.needs_confirmation = false;
     return u;
@@ -236,6 +324,41 @@ Understanding ContinueConfirm(const Message& message, const State& state,
   }
   return Answer(Say("Please answer yes or no (or cancel): " +
                     Fill(intent.confirmation_prompt, state.slots)));
+}
+
+Understanding FromClassifier(const Message& message, const UnderstandEnv& env,
+                             core::Clock::WallTime now);
+
+// An answer to "did you mean": the number of an option (or its intent name).
+Understanding ContinueChoose(const Message& message, const State& state,
+                             const UnderstandEnv& env, core::Clock::WallTime now) {
+  const std::string w = Word(message.text);
+  const intents::IntentSpec* chosen = nullptr;
+  for (size_t i = 0; i < state.options.size(); ++i) {
+    if (w == std::to_string(i + 1) || w == state.options[i]) {
+      chosen = env.catalogue->Find(state.options[i]);
+    }
+  }
+  if (chosen == nullptr) {
+    const bool a_number = !w.empty() && w.find_first_not_of("0123456789") == std::string::npos;
+    if (a_number) {
+      return Answer(Say("Reply with 1 to " + std::to_string(state.options.size()) +
+                        ", send the command you mean, or cancel."));
+    }
+    // Something else entirely: the question lapses and the text is read afresh.
+    (void)env.dialogs->Delete(DialogKey(message));
+    return FromClassifier(message, env, now);
+  }
+  // The values the classifier found, for the slots the chosen intent has.
+  std::map<std::string, std::string> slots;
+  for (const auto& [name, value] : state.slots) {
+    if (chosen->Slot(name) != nullptr) {
+      slots[name] = value;
+    }
+  }
+  State rephrase = state;
+  rephrase.intent = chosen->name;
+  return AskOrComplete(message, *chosen, std::move(slots), env, now, {}, &rephrase);
 }
 
 // Free text: what the classifier understood.
@@ -253,20 +376,30 @@ Understanding FromClassifier(const Message& message, const UnderstandEnv& env,
     return Understanding{};
   }
   if (c.below_threshold) {
-    std::vector<std::pair<std::string, std::string>> options;
-    options.emplace_back(intent->description, intents::Usage(*intent));
+    State choose{"choose", intent->name, c.slots, "", message.text, intent->name,
+                 c.confidence, {intent->name}};
     for (const auto& [name, confidence] : c.alternatives) {
-      if (options.size() >= kMaxAlternatives) {
+      if (choose.options.size() >= kMaxAlternatives) {
         break;
       }
-      if (const intents::IntentSpec* alt = env.catalogue->Find(name); alt != nullptr) {
-        options.emplace_back(alt->description, intents::Usage(*alt));
+      if (name != intent->name && env.catalogue->Find(name) != nullptr) {
+        choose.options.push_back(name);
       }
     }
+    std::vector<std::pair<std::string, std::string>> listed;
+    for (size_t i = 0; i < choose.options.size(); ++i) {
+      const intents::IntentSpec* o = env.catalogue->Find(choose.options[i]);
+      listed.emplace_back(std::to_string(i + 1) + ". " + o->description, intents::Usage(*o));
+    }
+    const bool kept =
+        env.dialogs != nullptr &&
+        env.dialogs->Put({DialogKey(message), Encode(choose), now + env.dialog_timeout})
+            .has_value();
     Reply r("I am not sure what you mean. Did you mean: " + intents::Usage(*intent) + " ?");
     r.Text("I am not sure what you mean. Did you mean one of these?")
-        .Fields(std::move(options))
-        .Note("Send the one you mean as a command.");
+        .Fields(std::move(listed))
+        .Note(kept ? "Reply with its number, or send the command you mean (or cancel)."
+                   : "Send the one you mean as a command.");
     return Answer(std::move(r));
   }
   if (intent->name == "help") {
@@ -295,14 +428,32 @@ Understanding Converse(const Message& message, const UnderstandEnv& env,
         (void)env.dialogs->Delete(DialogKey(message));
         return Answer(Say("Cancelled; nothing was done."));
       }
-      // A new command or built-in replaces the dialog.
+      const std::optional<State> state = Decode((*open)->state);
+      // A new command or built-in replaces the dialog (after "did you mean", a command is
+      // the person saying what they meant).
       Understanding fresh = Understand(message.text, env);
       if (fresh.kind == Understanding::Kind::kBuiltin ||
-          fresh.kind == Understanding::Kind::kCommand) {
+          fresh.kind == Understanding::Kind::kCommand ||
+          fresh.kind == Understanding::Kind::kMissingSlots) {
         (void)env.dialogs->Delete(DialogKey(message));
+        const bool correction = state && state->stage == "choose" &&
+                                fresh.kind != Understanding::Kind::kBuiltin;
+        if (fresh.kind == Understanding::Kind::kMissingSlots) {
+          if (const intents::IntentSpec* i = env.catalogue->Find(fresh.request.intent)) {
+            return AskOrComplete(message, *i, fresh.request.slots, env, now, {},
+                                 correction ? &*state : nullptr);
+          }
+        }
+        if (correction) {
+          CarryRephrase(*state, fresh);
+          if (!fresh.request.needs_confirmation) {
+            State kept = *state;
+            kept.intent = fresh.request.intent;
+            KeepCandidate(message, kept, fresh.request.slots, env, now);
+          }
+        }
         return fresh;
       }
-      const std::optional<State> state = Decode((*open)->state);
       const intents::IntentSpec* intent =
           state ? env.catalogue->Find(state->intent) : nullptr;
       if (intent == nullptr) {
@@ -310,7 +461,10 @@ Understanding Converse(const Message& message, const UnderstandEnv& env,
         return Answer(Say("That conversation can no longer continue; send the command again."));
       }
       if (state->stage == "confirm") {
-        return ContinueConfirm(message, *state, *intent, env);
+        return ContinueConfirm(message, *state, *intent, env, now);
+      }
+      if (state->stage == "choose") {
+        return ContinueChoose(message, *state, env, now);
       }
       return ContinueSlot(message, *state, *intent, env, now);
     }
@@ -337,7 +491,8 @@ Understanding StartConfirmation(const Message& message, const Understanding& com
   if (intent == nullptr || env.dialogs == nullptr) {
     return Answer(Say("opsgate cannot ask for a confirmation here; nothing was done."));
   }
-  State state{"confirm", intent->name, complete.request.slots, ""};
+  State state{"confirm", intent->name, complete.request.slots, "", complete.rephrased_text,
+              complete.guessed, complete.guessed_confidence, {}};
   if (auto saved = env.dialogs->Put({DialogKey(message), Encode(state), now + env.dialog_timeout});
       !saved) {
     return Answer(Say("opsgate cannot keep track of this conversation right now; nothing was "

@@ -11,6 +11,7 @@
 
 #include "opsgate/pipeline/authorizer.h"
 #include "opsgate/store/sqlite/sqlite_dialog_store.h"
+#include "opsgate/store/sqlite/sqlite_nlu_store.h"
 #include "opsgate/store/sqlite/sqlite_policy_store.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
 #include "test/fakes/fake_clock.h"
@@ -37,12 +38,21 @@ class DialogTest : public ::testing::Test {
   DialogTest()
       : db_(std::move(*store::SqliteStore::Open(":memory:"))),
         dialogs_(*db_),
+        candidates_(*db_),
         rates_(*db_),
         holder_(AllowEc2()),
         authorizer_(holder_, &rates_) {
     env_.catalogue = &catalogue_;
     env_.defaults.region = "eu-west-1";
     env_.dialogs = &dialogs_;
+    env_.candidates = &candidates_;
+    env_.redact = [](std::string_view t) {
+      std::string out(t);
+      if (const size_t at = out.find("hunter2"); at != std::string::npos) {
+        out.replace(at, 7, "[redacted]");
+      }
+      return out;
+    };
     env_.classify = [this](std::string_view text) {
       classified_texts_.emplace_back(text);
       return next_;
@@ -66,6 +76,7 @@ class DialogTest : public ::testing::Test {
   intents::Catalogue catalogue_ = intents::DefaultCatalogue();
   std::unique_ptr<store::SqliteStore> db_;
   store::SqliteDialogStore dialogs_;
+  store::SqliteNluCandidateStore candidates_;
   store::SqliteRateEventStore rates_;
   PolicyHolder holder_;
   Authorizer authorizer_;
@@ -162,6 +173,44 @@ TEST_F(DialogTest, CommandSyntaxWithoutTheInstanceAsksForIt) {
   EXPECT_EQ(Text(p), "Which instance? (an id such as i-0abc1234)");
   p = Say("i-0abc1234");
   EXPECT_EQ(Text(p), "Reboot instance i-0abc1234?");
+}
+
+TEST_F(DialogTest, ACorrectedGuessIsKeptForReviewOnceConfirmed) {
+  next_ = {"ec2.stop", 0.41, {{"instance_id", "i-0abc1234"}}, {{"ec2.reboot", 0.38}}, true};
+  Planned p = Say("bounce I-0ABC1234 hunter2");
+  EXPECT_THAT(Text(p), HasSubstr("Did you mean"));
+  EXPECT_THAT(Text(Say("7")), HasSubstr("Reply with 1 to 2"));
+  p = Say("2");  // ec2.reboot, with the instance the classifier found
+  EXPECT_EQ(Text(p), "Reboot instance i-0abc1234?");
+  EXPECT_TRUE(candidates_.List("pending", 10)->empty());  // not confirmed yet
+  p = Say("yes");
+  ASSERT_EQ(p.understanding.kind, Kind::kCommand);
+  EXPECT_EQ(p.understanding.request.intent, "ec2.reboot");
+  auto kept = candidates_.List("pending", 10);
+  ASSERT_TRUE(kept.has_value());
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ((*kept)[0].intent, "ec2.reboot");
+  EXPECT_EQ((*kept)[0].guessed, "ec2.stop");
+  EXPECT_EQ((*kept)[0].text, "bounce I-0ABC1234 [redacted]");
+  EXPECT_EQ((*kept)[0].utterance, "bounce {instance_id} [redacted]");
+  EXPECT_EQ((*kept)[0].principal, "slack:T1:U1");
+}
+
+TEST_F(DialogTest, ACommandAfterDidYouMeanIsACorrectionToo) {
+  next_ = {"ec2.stop", 0.3, {}, {{"ec2.start", 0.2}}, true};
+  Say("wake up box i-0abc1234");
+  const Planned p = Say("ec2 describe i-0abc1234");  // not offered, still what they meant
+  EXPECT_EQ(p.understanding.kind, Kind::kCommand);
+  auto kept = candidates_.List("pending", 10);
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ((*kept)[0].intent, "ec2.describe");
+  EXPECT_EQ((*kept)[0].utterance, "wake up box {instance_id}");
+  // A cancelled correction keeps nothing.
+  next_ = {"ec2.stop", 0.3, {{"instance_id", "i-0abc9999"}}, {{"ec2.reboot", 0.2}}, true};
+  Say("zap i-0abc9999");
+  Say("2");
+  Say("cancel");
+  EXPECT_EQ(candidates_.List("pending", 10)->size(), 1u);
 }
 
 }  // namespace

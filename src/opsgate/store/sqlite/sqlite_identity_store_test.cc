@@ -281,7 +281,7 @@ TEST(SqliteIdentityStoreMigration, VersionSevenPrincipalsAndLinksSurviveMigratio
     const std::string at = (*s)->WithDatabase([](sqlite_internal::Database& db) -> std::string {
       auto done = db.Exec(
           "ALTER TABLE identity_principals DROP COLUMN mfa_at_ms; DROP TABLE break_glass; "
-          "DROP TABLE dialogs; "
+          "DROP TABLE dialogs; DROP TABLE nlu_candidates; "
           "DELETE FROM schema_migrations WHERE version >= 8; "
           "INSERT INTO identity_principals (issuer, subject, email, groups_json, linked_at, "
           "last_verified_at, expires_at) VALUES ('https://idp', 'sub-7', 'seven@example.com', "

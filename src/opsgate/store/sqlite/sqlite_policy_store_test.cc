@@ -566,7 +566,7 @@ TEST_F(SqlitePolicyStoreTest, MigratesVersionSixDatabase) {
   RawExec(DbPath(),
           "DROP TABLE approval_votes; DROP TABLE approval_requests; "
           "DROP TABLE policy_rate_events; ALTER TABLE identity_principals DROP COLUMN mfa_at_ms; "
-          "DROP TABLE break_glass; DROP TABLE dialogs; "
+          "DROP TABLE break_glass; DROP TABLE dialogs; DROP TABLE nlu_candidates; "
           "DELETE FROM schema_migrations WHERE version >= 7; "
           "INSERT INTO export_cursors (name, next_seq, updated_at) VALUES ('siem', 42, 1);");
   {

@@ -243,6 +243,23 @@ constexpr Migration kMigrations[] = {
       );
       CREATE INDEX dialogs_by_expiry ON dialogs (expires_ms);
     )sql"},
+    // Rephrasings for review (docs/intents.md#learning).
+    {11, R"sql(
+      CREATE TABLE nlu_candidates (
+        id          INTEGER PRIMARY KEY,
+        text        TEXT    NOT NULL,
+        utterance   TEXT    NOT NULL,
+        intent      TEXT    NOT NULL,
+        guessed     TEXT    NOT NULL,
+        confidence_pm INTEGER NOT NULL,
+        principal   TEXT    NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        state       TEXT    NOT NULL CHECK (state IN ('pending', 'accepted', 'rejected')),
+        reviewer    TEXT    NOT NULL DEFAULT '',
+        reviewed_ms INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX nlu_candidates_by_state ON nlu_candidates (state, id);
+    )sql"},
 };
 
 constexpr bool MigrationsAreConsecutive() {
