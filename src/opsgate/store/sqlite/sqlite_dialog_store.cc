@@ -6,16 +6,10 @@
 namespace opsgate::store {
 namespace {
 
+using sqlite_internal::FromMs;
+using sqlite_internal::Ms;
+
 using sqlite_internal::Database;
-
-int64_t Ms(core::Clock::WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-core::Clock::WallTime FromMs(int64_t ms) {
-  return core::Clock::WallTime(
-      std::chrono::duration_cast<core::Clock::WallTime::duration>(std::chrono::milliseconds(ms)));
-}
 
 core::Status CheckKey(std::string_view key) {
   if (key.empty() || key.size() > SqliteDialogStore::kMaxKeyBytes) {

@@ -11,18 +11,12 @@
 namespace opsgate::store {
 namespace {
 
+using sqlite_internal::FromMs;
+using sqlite_internal::Ms;
+
 using sqlite_internal::Blob;
 using sqlite_internal::Database;
 using sqlite_internal::Statement;
-
-int64_t Ms(core::Clock::WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-core::Clock::WallTime FromMs(int64_t ms) {
-  return core::Clock::WallTime(
-      std::chrono::duration_cast<core::Clock::WallTime::duration>(std::chrono::milliseconds(ms)));
-}
 
 // "2026-11-26T22:11:19Z" (".123" before the Z when there are milliseconds), for messages
 // people read.

@@ -28,6 +28,7 @@
 // everything run on the connection until Commit, so the lock must be held throughout.
 #pragma once
 
+#include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <memory>
@@ -37,6 +38,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "opsgate/core/clock.h"
 #include "opsgate/core/result.h"
 
 // Forward declarations keep <sqlite3.h> out of the module's headers.
@@ -58,6 +60,15 @@ class Database;
 // A parameter for Statement::BindAll (and Query / QueryRow / Execute) that binds as a
 // BLOB; a plain string binds as TEXT. Only a view: the bytes are copied when bound.
 //   db.Execute("DELETE FROM sessions WHERE token_hash = ?1", Blob{token_hash});
+// Times are stored as Unix milliseconds (sub-millisecond parts are dropped).
+inline int64_t Ms(core::Clock::WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+inline core::Clock::WallTime FromMs(int64_t ms) {
+  return core::Clock::WallTime(
+      std::chrono::duration_cast<core::Clock::WallTime::duration>(std::chrono::milliseconds(ms)));
+}
+
 struct Blob {
   std::string_view bytes;
 };
