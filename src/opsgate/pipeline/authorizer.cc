@@ -213,6 +213,10 @@ void DescribeForAudit(const Planned& planned, audit::Record& record) {
   } else if (planned.needs_link) {
     record.decision = "deny";
     record.reason = "not linked: only help and link work before linking";
+  } else if (u.kind == Understanding::Kind::kReply && !u.request.intent.empty()) {
+    // Nothing decided yet: opsgate asked a question (a value, a confirmation).
+    record.reason = u.request.action.empty() ? "dialog: asked for a missing value"
+                                             : "dialog: asked to confirm; decided once confirmed";
   }
 }
 

@@ -92,6 +92,11 @@ TEST_F(DialogTest, PoliteFreeTextLeadsToAConfirmationOfExactlyThatInstance) {
   ASSERT_EQ(asked.understanding.kind, Kind::kReply);
   EXPECT_EQ(Text(asked), "Stop instance i-0abc1234?");
   EXPECT_FALSE(asked.decision.has_value());  // nothing decided or done yet
+  audit::Record record;
+  DescribeForAudit(asked, record);
+  EXPECT_EQ(record.intent, "ec2.stop");
+  EXPECT_EQ(record.decision, "");
+  EXPECT_EQ(record.reason, "dialog: asked to confirm; decided once confirmed");
   EXPECT_EQ(asked.understanding.request.slots.at("instance_id"), "i-0abc1234");
   const Planned confirmed = Say("Yes!");
   ASSERT_EQ(confirmed.understanding.kind, Kind::kCommand);
