@@ -122,6 +122,22 @@ class WebChatEndToEnd : public ::testing::Test {
                                                                : json::object{};
   }
 
+  // Replaces the data directory's policy file and waits until the server loaded its
+  // `statements` statements (SIGHUP).
+  void UsePolicy(const std::string& yaml, int statements) {
+    std::ofstream(dir_.path() + "/data/policy.yaml", std::ios::trunc) << yaml;
+    const size_t from = server_->StderrLineCount();
+    server_->Signal(SIGHUP);
+    ASSERT_TRUE(server_->WaitForLog("\"statements\":" + std::to_string(statements), 10s, from))
+        << server_->Stderr();
+  }
+
+  // Sends one line to the chat and returns the next frame (serialized).
+  static std::string Say(WebSocketTestClient& chat, const std::string& text) {
+    EXPECT_TRUE(chat.Send(json::serialize(json::object{{"type", "say"}, {"text", text}})));
+    return json::serialize(Next(chat));
+  }
+
   TempDir dir_;
   std::unique_ptr<OpsgateProcess> server_;
   uint16_t port_ = 0;
@@ -233,9 +249,7 @@ TEST_F(WebChatEndToEnd, RefusalsChangeNothing) {
 // the chat and every decision is in the audit log.
 TEST_F(WebChatEndToEnd, PolicyAllowsDeniesStepsUpAndAsksForApproval) {
   const std::string data = dir_.path() + "/data";
-  {
-    std::ofstream policy(data + "/policy.yaml", std::ios::trunc);
-    policy << R"(version: 1
+  UsePolicy(R"(version: 1
 statements:
   - {id: builtins, effect: allow, principals: {users: ["*"]},
      actions: ["opsgate:WhoAmI", "opsgate:Ping"], resources: ["*"], conditions: {allow_dm: true}}
@@ -261,21 +275,15 @@ statements:
     conditions:
       allow_dm: true
       approval: {count: 1, approver_group: admins, requester_excluded: false}
-)";
-  }
-  const size_t from = server_->StderrLineCount();
-  server_->Signal(SIGHUP);
-  ASSERT_TRUE(server_->WaitForLog("\"statements\":7", 10s, from)) << server_->Stderr();
+)",
+            7);
 
   const std::string secret = EnrolAdmin();
   const auto [cookie, csrf] = SignIn(secret);
   auto chat = Chat(cookie, base_);
   ASSERT_TRUE(chat.client) << chat.status << " " << chat.body << chat.error;
   EXPECT_EQ(Next(*chat.client).at("type").as_string(), "hello");
-  const auto say = [&](const std::string& text) {
-    EXPECT_TRUE(chat.client->Send(json::serialize(json::object{{"type", "say"}, {"text", text}})));
-    return json::serialize(Next(*chat.client));
-  };
+  const auto say = [&](const std::string& text) { return Say(*chat.client, text); };
 
   // Allowed: nothing can run EC2 yet in this build, and the reply says so.
   std::string r = say("ec2 describe i-0ABC1234 region=eu-west-1");
@@ -378,25 +386,16 @@ statements:
 // a destructive request is confirmed for exactly the instance named, and "stop it" asks
 // which instance.
 TEST_F(WebChatEndToEnd, FreeTextIsUnderstoodAndConfirmedBeforeAnythingHappens) {
-  const std::string data = dir_.path() + "/data";
-  {
-    std::ofstream policy(data + "/policy.yaml", std::ios::trunc);
-    policy << R"(statements:
+  UsePolicy(R"(statements:
   - {id: admins-ec2, effect: allow, principals: {roles: [admin]}, actions: ["ec2:*"],
      resources: ["*"], conditions: {allow_dm: true}}
-)";
-  }
-  const size_t from = server_->StderrLineCount();
-  server_->Signal(SIGHUP);
-  ASSERT_TRUE(server_->WaitForLog("\"statements\":1", 10s, from)) << server_->Stderr();
+)",
+            1);
   const auto [cookie, csrf] = SignIn(EnrolAdmin());
   auto chat = Chat(cookie, base_);
   ASSERT_TRUE(chat.client) << chat.status << " " << chat.body << chat.error;
   EXPECT_EQ(Next(*chat.client).at("type").as_string(), "hello");
-  const auto say = [&](const std::string& text) {
-    EXPECT_TRUE(chat.client->Send(json::serialize(json::object{{"type", "say"}, {"text", text}})));
-    return json::serialize(Next(*chat.client));
-  };
+  const auto say = [&](const std::string& text) { return Say(*chat.client, text); };
 
   std::string r = say("could you stop i-0abc1234 please");
   EXPECT_NE(r.find("Stop instance i-0abc1234?"), std::string::npos) << r;

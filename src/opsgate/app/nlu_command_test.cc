@@ -18,6 +18,7 @@
 #include "opsgate/core/clock.h"
 #include "opsgate/store/sqlite/sqlite_nlu_store.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
+#include "test/fakes/capture_output.h"
 
 namespace opsgate::app {
 namespace {
@@ -26,26 +27,8 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using ::testing::HasSubstr;
 
-struct Run {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-template <class Fn>
-Run Capture(Fn fn) {
-  std::ostringstream out;
-  std::ostringstream err;
-  auto* old_out = std::cout.rdbuf(out.rdbuf());
-  auto* old_err = std::cerr.rdbuf(err.rdbuf());
-  Run r;
-  r.code = fn();
-  std::cout.rdbuf(old_out);
-  std::cerr.rdbuf(old_err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
+using Run = opsgate::testing::CapturedRun;
+using opsgate::testing::CaptureOutput;
 
 class NluCommandTest : public ::testing::Test {
  protected:
@@ -79,7 +62,7 @@ fs::path* NluCommandTest::dir_ = nullptr;
 std::string* NluCommandTest::config_ = nullptr;
 
 TEST_F(NluCommandTest, ParsePrintsOneJsonObject) {
-  auto r = Capture([&] { return RunNluParse({*config_, "could you stop I-0ABC1234 please"}); });
+  auto r = CaptureOutput([&] { return RunNluParse({*config_, "could you stop I-0ABC1234 please"}); });
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   ASSERT_FALSE(r.out.empty());
@@ -99,25 +82,25 @@ TEST_F(NluCommandTest, ParsePrintsOneJsonObject) {
 }
 
 TEST_F(NluCommandTest, ParseStopItHasNoSlotsAndOutOfScopeIsNone) {
-  auto stop = Capture([&] { return RunNluParse({*config_, "stop it"}); });
+  auto stop = CaptureOutput([&] { return RunNluParse({*config_, "stop it"}); });
   ASSERT_EQ(stop.code, 0);
   const json::object s = json::parse(stop.out).as_object();
   EXPECT_EQ(s.at("intent").as_string(), "ec2.stop");
   EXPECT_TRUE(s.at("slots").as_object().empty());
 
-  auto joke = Capture([&] { return RunNluParse({*config_, "tell me a joke"}); });
+  auto joke = CaptureOutput([&] { return RunNluParse({*config_, "tell me a joke"}); });
   ASSERT_EQ(joke.code, 0);
   EXPECT_EQ(json::parse(joke.out).as_object().at("intent").as_string(), "none");
 }
 
 TEST_F(NluCommandTest, ParseNeedsALoadableConfig) {
-  auto missing = Capture([&] { return RunNluParse({"/nonexistent/opsgate.yaml", "help"}); });
+  auto missing = CaptureOutput([&] { return RunNluParse({"/nonexistent/opsgate.yaml", "help"}); });
   EXPECT_EQ(missing.code, kNluUsageError);
   EXPECT_EQ(missing.out, "");
   EXPECT_NE(missing.err, "");
   const std::string bad = Write("bad.yaml", "server: [unclosed\n");
-  EXPECT_EQ(Capture([&] { return RunNluParse({bad, "help"}); }).code, kNluUsageError);
-  auto none = Capture([&] { return RunNluParse({"", "help"}); });
+  EXPECT_EQ(CaptureOutput([&] { return RunNluParse({bad, "help"}); }).code, kNluUsageError);
+  auto none = CaptureOutput([&] { return RunNluParse({"", "help"}); });
   EXPECT_EQ(none.code, kNluUsageError);
   EXPECT_THAT(none.err, HasSubstr("--config"));
 }
@@ -130,7 +113,7 @@ TEST_F(NluCommandTest, EvalPrintsTheReport) {
             "{\"text\": \"tell me a joke\", \"intent\": \"none\"}\n"
             "{\"text\": \"reboot i-0abc1234\", \"intent\": \"ec2.stop\", "
             "\"slots\": {\"instance_id\": \"i-0abc1234\"}}\n");
-  auto text = Capture([&] { return RunNluEval({*config_, data, false}); });
+  auto text = CaptureOutput([&] { return RunNluEval({*config_, data, false}); });
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("intent_accuracy:  0.6667\n"));
   // Slots are compared whatever the intent: line 3's instance id is right.
@@ -141,7 +124,7 @@ TEST_F(NluCommandTest, EvalPrintsTheReport) {
   EXPECT_THAT(text.out, HasSubstr("ec2.stop: ec2.reboot=1 ec2.stop=1\n"));
   EXPECT_THAT(text.out, HasSubstr("line 3: reboot i-0abc1234\n"));
 
-  auto js = Capture([&] { return RunNluEval({*config_, data, true}); });
+  auto js = CaptureOutput([&] { return RunNluEval({*config_, data, true}); });
   ASSERT_EQ(js.code, 0) << js.err;
   const json::object o = json::parse(js.out).as_object();
   EXPECT_NEAR(o.at("intent_accuracy").as_double(), 2.0 / 3, 1e-4);
@@ -155,20 +138,20 @@ TEST_F(NluCommandTest, EvalPrintsTheReport) {
 TEST_F(NluCommandTest, EvalErrorsExit2) {
   const std::string bad =
       Write("bad.jsonl", "{\"text\": \"help\", \"intent\": \"help\"}\n{\"text\": 3}\n");
-  auto r = Capture([&] { return RunNluEval({*config_, bad, false}); });
+  auto r = CaptureOutput([&] { return RunNluEval({*config_, bad, false}); });
   EXPECT_EQ(r.code, kNluUsageError);
   EXPECT_THAT(r.err, HasSubstr("bad.jsonl: line 2: \"text\" must be a string"));
   EXPECT_EQ(r.out, "");
-  auto missing = Capture([&] { return RunNluEval({*config_, "/nonexistent/x.jsonl", false}); });
+  auto missing = CaptureOutput([&] { return RunNluEval({*config_, "/nonexistent/x.jsonl", false}); });
   EXPECT_EQ(missing.code, kNluUsageError);
-  auto no_config = Capture([&] { return RunNluEval({"/nonexistent/c.yaml", bad, false}); });
+  auto no_config = CaptureOutput([&] { return RunNluEval({"/nonexistent/c.yaml", bad, false}); });
   EXPECT_EQ(no_config.code, kNluUsageError);
 }
 
 // The held-out set of the repository through the CLI path.
 TEST_F(NluCommandTest, EvalHeldOutSet) {
   const std::string path = OPSGATE_NLU_HELDOUT;
-  auto r = Capture([&] { return RunNluEval({*config_, path, true}); });
+  auto r = CaptureOutput([&] { return RunNluEval({*config_, path, true}); });
   ASSERT_EQ(r.code, 0) << r.err;
   const json::object o = json::parse(r.out).as_object();
   EXPECT_GE(o.at("intent_accuracy").as_double(), 0.95);
@@ -198,19 +181,19 @@ TEST_F(NluCommandTest, ReviewAcceptAndRejectCandidates) {
     c.text = "kick i-0abc1234";
     second = *candidates.Add(c);
   }
-  auto r = Capture([&] { return RunNluReview({*config_, "pending", {}, ""}); });
+  auto r = CaptureOutput([&] { return RunNluReview({*config_, "pending", {}, ""}); });
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("ec2.reboot  \"bounce {instance_id}\""));
   EXPECT_THAT(r.out, HasSubstr("guessed ec2.stop (42%)"));
-  r = Capture([&] { return RunNluDecide({*config_, "", {first}, "accepted"}); });
+  r = CaptureOutput([&] { return RunNluDecide({*config_, "", {first}, "accepted"}); });
   EXPECT_EQ(r.code, 0) << r.err;
-  r = Capture([&] { return RunNluDecide({*config_, "", {first, 999}, "rejected"}); });
+  r = CaptureOutput([&] { return RunNluDecide({*config_, "", {first, 999}, "rejected"}); });
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("already reviewed"));
   EXPECT_THAT(r.err, HasSubstr("no candidate 999"));
-  r = Capture([&] { return RunNluDecide({*config_, "", {second}, "rejected"}); });
+  r = CaptureOutput([&] { return RunNluDecide({*config_, "", {second}, "rejected"}); });
   EXPECT_EQ(r.code, 0);
-  r = Capture([&] { return RunNluReview({*config_, "accepted", {}, ""}); });
+  r = CaptureOutput([&] { return RunNluReview({*config_, "accepted", {}, ""}); });
   EXPECT_THAT(r.out, HasSubstr("bounce {instance_id}"));
   EXPECT_THAT(r.out, ::testing::Not(HasSubstr("kick")));
 

@@ -13,6 +13,7 @@
 #include "opsgate/app/commands.h"
 #include "opsgate/app/init.h"
 #include "opsgate/core/clock.h"
+#include "test/fakes/capture_output.h"
 
 namespace opsgate::app {
 namespace {
@@ -50,27 +51,8 @@ constexpr std::string_view kPolicy = R"(statements:
     conditions: {approval: {count: 1, approver_group: leads}}
 )";
 
-// Runs `fn` with std::cout and std::cerr captured.
-struct Run {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-template <class Fn>
-Run Capture(Fn fn) {
-  std::ostringstream out;
-  std::ostringstream err;
-  auto* old_out = std::cout.rdbuf(out.rdbuf());
-  auto* old_err = std::cerr.rdbuf(err.rdbuf());
-  Run r;
-  r.code = fn();
-  std::cout.rdbuf(old_out);
-  std::cerr.rdbuf(old_err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
+using Run = opsgate::testing::CapturedRun;
+using opsgate::testing::CaptureOutput;
 
 class PolicyCommandTest : public ::testing::Test {
  protected:
@@ -113,7 +95,7 @@ class PolicyCommandTest : public ::testing::Test {
 TEST_F(PolicyCommandTest, ExplainAllowPrintsStatementReasonAndSession) {
   auto o = Explain("ec2:StopInstances");
   o.mfa_age = "5m";
-  auto r = Capture([&] { return RunPolicyExplain(o); });
+  auto r = CaptureOutput([&] { return RunPolicyExplain(o); });
   EXPECT_EQ(r.code, kExplainAllow) << r.err;
   EXPECT_THAT(r.out, HasSubstr("decision:  allow\n"));
   EXPECT_THAT(r.out, HasSubstr("statement: ops-stop\n"));
@@ -124,19 +106,19 @@ TEST_F(PolicyCommandTest, ExplainAllowPrintsStatementReasonAndSession) {
 }
 
 TEST_F(PolicyCommandTest, ExplainDenyNeedsMfaAndNeedsApprovalExitCodes) {
-  auto deny = Capture([&] { return RunPolicyExplain(Explain("ec2:TerminateInstances")); });
+  auto deny = CaptureOutput([&] { return RunPolicyExplain(Explain("ec2:TerminateInstances")); });
   EXPECT_EQ(deny.code, kExplainDeny);
   EXPECT_THAT(deny.out, HasSubstr("decision:  deny\nstatement: deny-terminate\n"));
 
-  auto mfa = Capture([&] { return RunPolicyExplain(Explain("ec2:StopInstances")); });
+  auto mfa = CaptureOutput([&] { return RunPolicyExplain(Explain("ec2:StopInstances")); });
   EXPECT_EQ(mfa.code, kExplainNeedsStepUp);
   EXPECT_THAT(mfa.out, HasSubstr("decision:  needs_mfa\nstatement: ops-stop\n"));
 
   auto stale = Explain("ec2:StopInstances");
   stale.mfa_age = "1h";
-  EXPECT_EQ(Capture([&] { return RunPolicyExplain(stale); }).code, kExplainNeedsStepUp);
+  EXPECT_EQ(CaptureOutput([&] { return RunPolicyExplain(stale); }).code, kExplainNeedsStepUp);
 
-  auto approval = Capture([&] { return RunPolicyExplain(Explain("autoscaling:SetDesiredCapacity")); });
+  auto approval = CaptureOutput([&] { return RunPolicyExplain(Explain("autoscaling:SetDesiredCapacity")); });
   EXPECT_EQ(approval.code, kExplainNeedsStepUp);
   EXPECT_THAT(approval.out, HasSubstr("decision:  needs_approval\nstatement: scale\n"));
 
@@ -144,7 +126,7 @@ TEST_F(PolicyCommandTest, ExplainDenyNeedsMfaAndNeedsApprovalExitCodes) {
   dm.channel.clear();
   dm.dm = true;
   dm.mfa_age = "1m";
-  auto in_dm = Capture([&] { return RunPolicyExplain(dm); });
+  auto in_dm = CaptureOutput([&] { return RunPolicyExplain(dm); });
   EXPECT_EQ(in_dm.code, kExplainDeny);
   EXPECT_THAT(in_dm.out, HasSubstr("statement: default-deny\n"));
 }
@@ -152,7 +134,7 @@ TEST_F(PolicyCommandTest, ExplainDenyNeedsMfaAndNeedsApprovalExitCodes) {
 TEST_F(PolicyCommandTest, ExplainSaysRateCappedStatementsCannotBeEvaluated) {
   auto o = Explain("ec2:RebootInstances");
   o.mfa_age = "1m";
-  auto r = Capture([&] { return RunPolicyExplain(o); });
+  auto r = CaptureOutput([&] { return RunPolicyExplain(o); });
   EXPECT_EQ(r.code, kExplainDeny);
   EXPECT_THAT(r.out, HasSubstr("statement: ops-reboot\n"));
   EXPECT_THAT(r.out, HasSubstr("note: statement 'ops-reboot' has rate caps"));
@@ -161,28 +143,28 @@ TEST_F(PolicyCommandTest, ExplainSaysRateCappedStatementsCannotBeEvaluated) {
 TEST_F(PolicyCommandTest, ExplainUsageErrorsExit2) {
   auto both = Explain("ec2:StopInstances");
   both.config_path = "/nonexistent/opsgate.yaml";
-  auto r = Capture([&] { return RunPolicyExplain(both); });
+  auto r = CaptureOutput([&] { return RunPolicyExplain(both); });
   EXPECT_EQ(r.code, kPolicyUsageError);
   EXPECT_THAT(r.err, HasSubstr("exactly one of --config FILE and --policy FILE"));
 
   auto at = Explain("ec2:StopInstances");
   at.at = "2026-01-05 12:00";
-  EXPECT_THAT(Capture([&] { return RunPolicyExplain(at); }).err, HasSubstr("--at"));
-  EXPECT_EQ(Capture([&] { return RunPolicyExplain(at); }).code, kPolicyUsageError);
+  EXPECT_THAT(CaptureOutput([&] { return RunPolicyExplain(at); }).err, HasSubstr("--at"));
+  EXPECT_EQ(CaptureOutput([&] { return RunPolicyExplain(at); }).code, kPolicyUsageError);
 
   auto mfa = Explain("ec2:StopInstances");
   mfa.mfa_age = "soon";
-  EXPECT_EQ(Capture([&] { return RunPolicyExplain(mfa); }).code, kPolicyUsageError);
+  EXPECT_EQ(CaptureOutput([&] { return RunPolicyExplain(mfa); }).code, kPolicyUsageError);
 
   auto missing = Explain("ec2:StopInstances");
   missing.policy_path = (dir_ / "none.yaml").string();
-  auto m = Capture([&] { return RunPolicyExplain(missing); });
+  auto m = CaptureOutput([&] { return RunPolicyExplain(missing); });
   EXPECT_EQ(m.code, kPolicyUsageError);
   EXPECT_THAT(m.err, HasSubstr("none.yaml: no such file"));
 
   auto bad = Explain("ec2:StopInstances");
   bad.policy_path = Write("bad.yaml", "statements:\n  - id: x\n    efect: allow\n");
-  auto b = Capture([&] { return RunPolicyExplain(bad); });
+  auto b = CaptureOutput([&] { return RunPolicyExplain(bad); });
   EXPECT_EQ(b.code, kPolicyUsageError);
   EXPECT_THAT(b.err, HasSubstr("bad.yaml:3:5: statements[0].efect: unknown key"));
 }
@@ -194,7 +176,7 @@ TEST_F(PolicyCommandTest, ExplainWithConfigUsesItsPolicyOrTheBuiltinOne) {
   o.principal = "dana";
   o.action = "ec2:DescribeInstances";
   o.dm = true;
-  auto starter = Capture([&] { return RunPolicyExplain(o); });
+  auto starter = CaptureOutput([&] { return RunPolicyExplain(o); });
   EXPECT_EQ(starter.code, kExplainAllow) << starter.out << starter.err;
   EXPECT_THAT(starter.out, HasSubstr("statement: read-only\n"));
 
@@ -205,18 +187,18 @@ TEST_F(PolicyCommandTest, ExplainWithConfigUsesItsPolicyOrTheBuiltinOne) {
   config.erase(config.find(line), line.size());
   fs::remove(data / "opsgate.yaml");
   std::ofstream(data / "opsgate.yaml") << config;
-  auto builtin = Capture([&] { return RunPolicyExplain(o); });
+  auto builtin = CaptureOutput([&] { return RunPolicyExplain(o); });
   EXPECT_EQ(builtin.code, kExplainDeny);
   EXPECT_THAT(builtin.out, HasSubstr("policy:    <built-in policy>"));
   o.action = "opsgate:WhoAmI";
-  auto whoami = Capture([&] { return RunPolicyExplain(o); });
+  auto whoami = CaptureOutput([&] { return RunPolicyExplain(o); });
   EXPECT_EQ(whoami.code, kExplainAllow);
   EXPECT_THAT(whoami.out, HasSubstr("statement: builtin-commands\n"));
 }
 
 TEST_F(PolicyCommandTest, PolicyTestOnTheStarterFilesPasses) {
   const fs::path data = InitDir();
-  auto r = Capture([&] { return RunPolicyTest({(data / "policy-tests.yaml").string(), "", ""}); });
+  auto r = CaptureOutput([&] { return RunPolicyTest({(data / "policy-tests.yaml").string(), "", ""}); });
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("PASS anyone gets help in a DM\n"));
   EXPECT_THAT(r.out, HasSubstr(" passed, 0 failed (" + (data / "policy.yaml").string() + ")\n"));
@@ -238,7 +220,7 @@ cases:
     expect: allow
     statement: ops-stop
 )");
-  auto r = Capture([&] { return RunPolicyTest({table, "", ""}); });
+  auto r = CaptureOutput([&] { return RunPolicyTest({table, "", ""}); });
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.out, HasSubstr("PASS stop with mfa\n"));
   EXPECT_THAT(r.out, HasSubstr("FAIL wrong: expected allow (statement ops-stop), got deny by "
@@ -249,25 +231,25 @@ cases:
   const std::string other = Write("other.yaml", R"(statements:
   - {id: ping, effect: allow, principals: {users: ["*"]}, actions: ["opsgate:Ping"], resources: ["*"]}
 )");
-  auto over = Capture([&] { return RunPolicyTest({table, "", other}); });
+  auto over = CaptureOutput([&] { return RunPolicyTest({table, "", other}); });
   EXPECT_EQ(over.code, 1);
   EXPECT_THAT(over.out, HasSubstr("0 passed, 2 failed (" + other + ")"));
 
   const std::string broken = Write("broken.yaml", "cases:\n  - name: x\n    expect: maybe\n");
-  auto b = Capture([&] { return RunPolicyTest({broken, "", ""}); });
+  auto b = CaptureOutput([&] { return RunPolicyTest({broken, "", ""}); });
   EXPECT_EQ(b.code, kPolicyUsageError);
   EXPECT_THAT(b.err, HasSubstr("broken.yaml:3:13: cases[0].expect:"));
 
   const std::string nopolicy =
       Write("np.yaml", "cases:\n  - {name: x, principal: {user: u}, action: 'x:Y', expect: deny}\n");
-  auto np = Capture([&] { return RunPolicyTest({nopolicy, "", ""}); });
+  auto np = CaptureOutput([&] { return RunPolicyTest({nopolicy, "", ""}); });
   EXPECT_EQ(np.code, kPolicyUsageError);
   EXPECT_THAT(np.err, HasSubstr("no policy"));
 }
 
 TEST_F(PolicyCommandTest, CheckAcceptsTheStarterPolicyWithoutPolicyWarnings) {
   const fs::path data = InitDir();
-  auto r = Capture([&] { return RunCheck({(data / "opsgate.yaml").string()}); });
+  auto r = CaptureOutput([&] { return RunCheck({(data / "opsgate.yaml").string()}); });
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(": OK"));
   EXPECT_THAT(r.err, Not(HasSubstr("policy.yaml")));
@@ -279,7 +261,7 @@ TEST_F(PolicyCommandTest, CheckWarnsAboutRiskyPolicyAndFailsOnBrokenPolicy) {
   std::ofstream(data / "policy.yaml") << R"(statements:
   - {id: god, effect: allow, principals: {groups: [admins]}, actions: ["*"], resources: ["*"]}
 )";
-  auto risky = Capture([&] { return RunCheck({(data / "opsgate.yaml").string()}); });
+  auto risky = CaptureOutput([&] { return RunCheck({(data / "opsgate.yaml").string()}); });
   EXPECT_EQ(risky.code, 0) << risky.err;
   EXPECT_THAT(risky.err, HasSubstr((data / "policy.yaml").string() +
                                    ": statements[god]: star-on-star: allows every action"));
@@ -288,7 +270,7 @@ TEST_F(PolicyCommandTest, CheckWarnsAboutRiskyPolicyAndFailsOnBrokenPolicy) {
 
   fs::remove(data / "policy.yaml");
   std::ofstream(data / "policy.yaml") << "statements:\n  - id: x\n    effect: alow\n";
-  auto broken = Capture([&] { return RunCheck({(data / "opsgate.yaml").string()}); });
+  auto broken = CaptureOutput([&] { return RunCheck({(data / "opsgate.yaml").string()}); });
   EXPECT_EQ(broken.code, 1);
   EXPECT_THAT(broken.err, HasSubstr((data / "policy.yaml").string() +
                                     ":3:13: statements[0].effect: unknown effect 'alow'"));
