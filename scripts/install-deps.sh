@@ -12,7 +12,7 @@ build_pkgs=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libcurl4-openssl-dev libyaml-cpp-dev libsqlite3-dev sqlite3 libre2-dev
   libcli11-dev libspdlog-dev libfmt-dev libexpected-dev libqrencode-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libexpat1-dev
 )
 test_pkgs=(
   prometheus            # promtool checks the /metrics exposition format

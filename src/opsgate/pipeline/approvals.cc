@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "opsgate/core/strings.h"
 #include "opsgate/crypto/hash.h"
 #include "opsgate/crypto/random.h"
 
@@ -270,12 +271,14 @@ VoteResult ApprovalDesk::Vote(std::string_view id, const Principal& approver, bo
     out.message = std::move(why);
     return out;
   };
+  // Ids come from chat (typed, or a button's value): echo at most 32 valid characters.
+  const std::string shown = core::SanitizeUtf8(id.substr(0, 32));
   auto found = store_.Find(id);
-  if (!found) {
+  if (!found && found.error().code != core::ErrorCode::kInvalidArgument) {
     return refuse("opsgate cannot read approvals right now; nothing changed. Try again.");
   }
-  if (!found->has_value()) {
-    return refuse("There is no approval request " + std::string(id) + ".");
+  if (!found || !found->has_value()) {
+    return refuse("There is no approval request " + shown + ".");
   }
   out.request = **found;
   const store::ApprovalRequest& req = *out.request;

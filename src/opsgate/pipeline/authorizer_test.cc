@@ -394,6 +394,11 @@ TEST_F(ApprovalTest, ExpiredRequestCannotBeApproved) {
 TEST_F(ApprovalTest, UnknownIdIsRefused) {
   EXPECT_THAT(Vote("NOPE0000", Lead("bob"), true).vote.message,
               HasSubstr("no approval request NOPE0000"));
+  // A malformed id (a forged button value) is just as unknown, and echoed only in part.
+  const auto forged = Vote("x'; DROP TABLE approvals;--" + std::string(100, 'A'), Lead("bob"), true);
+  EXPECT_EQ(forged.vote.outcome, VoteResult::Outcome::kRefused);
+  EXPECT_THAT(forged.vote.message, HasSubstr("There is no approval request x'; DROP"));
+  EXPECT_LT(forged.vote.message.size(), 100u);
 }
 
 // A store whose stored payload was changed after the approval request was opened.
