@@ -21,8 +21,8 @@ int main(int argc, char** argv) {
   app.footer(
       "First run: `opsgate serve` with no options creates ./opsgate-data (config, SQLite "
       "store, development certificate and keys) and serves https://127.0.0.1:8443.\n"
-      "Signals while serving: SIGHUP reloads the config and TLS certificate; SIGTERM/SIGINT "
-      "drain in-flight requests and exit.");
+      "Signals while serving: SIGHUP reloads the config, TLS certificate and policy file and "
+      "retrains the classifier; SIGTERM/SIGINT drain in-flight requests and exit.");
 
   ServeOptions serve;
   auto* serve_cmd = app.add_subcommand("serve", "Serve HTTPS: health, readiness, metrics and "
