@@ -41,16 +41,6 @@ std::optional<std::string> NonEmpty(const EnvLookup& env, std::string_view name)
   return std::string(t);
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 core::Error BadUrl(std::string_view url, std::string_view why) {
   return core::InvalidArgument("endpoint URL " + http::RedactUrl(url) + " " + std::string(why) +
                                "; expected http(s)://host[:port][/path]");
@@ -111,7 +101,7 @@ core::Result<Endpoint> ParseEndpointUrl(std::string_view url) {
   }
   Endpoint ep;
   std::string_view rest;
-  const std::string lower_prefix = Lower(url.substr(0, 8));
+  const std::string lower_prefix = core::AsciiLower(url.substr(0, 8));
   if (lower_prefix.rfind("https://", 0) == 0) {
     ep.scheme = "https";
     ep.port = 443;
@@ -144,7 +134,7 @@ core::Result<Endpoint> ParseEndpointUrl(std::string_view url) {
         return core::Fail(BadUrl(url, "has a malformed IPv6 address"));
       }
     }
-    ep.host = "[" + Lower(inner) + "]";
+    ep.host = "[" + core::AsciiLower(inner) + "]";
     const std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') {
@@ -157,7 +147,7 @@ core::Result<Endpoint> ParseEndpointUrl(std::string_view url) {
     }
   } else {
     const size_t colon = authority.find(':');
-    ep.host = Lower(authority.substr(0, colon));
+    ep.host = core::AsciiLower(authority.substr(0, colon));
     if (colon != std::string_view::npos) {
       port_text = authority.substr(colon + 1);
       if (port_text.empty()) {
@@ -201,7 +191,7 @@ core::Result<Endpoint> ResolveEndpoint(std::string_view service, std::string_vie
     return core::Fail(resolved_region.error());
   }
   const auto ignore = NonEmpty(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
-  const bool use_env = !(ignore && Lower(*ignore) == "true");
+  const bool use_env = !(ignore && core::AsciiLower(*ignore) == "true");
   std::optional<std::pair<std::string, std::string>> configured;  // variable, URL
   if (use_env) {
     const std::string specific = "AWS_ENDPOINT_URL_" + std::string(*suffix);

@@ -31,16 +31,6 @@ std::string_view TrimSpaces(std::string_view s) {
   return s;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 // A key name short enough and clean enough to quote in an error.
 std::string QuoteKey(std::string_view key) {
   if (key.size() > 64) {
@@ -192,9 +182,9 @@ class Parser {
     if (current_ == nullptr && !skipping_) {
       return Fail(core::ErrorCode::kInvalidArgument, "key before any section header");
     }
-    const std::string key = prefix + Lower(key_raw);
+    const std::string key = prefix + core::AsciiLower(key_raw);
     if (prefix.empty()) {
-      nested_parent_ = value.empty() ? Lower(key_raw) : std::string();
+      nested_parent_ = value.empty() ? core::AsciiLower(key_raw) : std::string();
     }
     if (skipping_) {
       return core::Ok();

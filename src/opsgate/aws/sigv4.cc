@@ -140,17 +140,9 @@ bool IsToken(std::string_view s) {
   });
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
+bool IEquals(std::string_view a, std::string_view b) {
+  return core::AsciiLower(a) == core::AsciiLower(b);
 }
-
-bool IEquals(std::string_view a, std::string_view b) { return Lower(a) == Lower(b); }
 
 // Trims and folds every run of whitespace (SP, HT, and obs-folds: CR/LF followed by SP or
 // HT) into one space. A CR or LF that does not start a fold, and other control bytes, are
@@ -200,7 +192,7 @@ core::Result<CanonicalHeaders> BuildCanonicalHeaders(const HeaderList& headers) 
     if (!IsToken(name)) {
       return Fail(InvalidArgument("a header name is empty or not an HTTP token"));
     }
-    std::string lname = Lower(name);
+    std::string lname = core::AsciiLower(name);
     if (std::find(std::begin(kUnsignedHeaderNames), std::end(kUnsignedHeaderNames), lname) !=
         std::end(kUnsignedHeaderNames)) {
       continue;

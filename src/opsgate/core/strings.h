@@ -32,6 +32,10 @@ std::vector<std::string_view> Split(std::string_view s, char sep);
 // Strips ASCII whitespace at both ends.
 std::string_view Trim(std::string_view s);
 
+// ASCII case folding (other bytes unchanged): for protocol tokens, header names, commands.
+std::string AsciiLower(std::string_view s);
+std::string AsciiUpper(std::string_view s);
+
 // Parses a non-negative decimal integer made only of digits (no sign, no spaces,
 // no leading '+'); nullopt on anything else or on overflow.
 std::optional<uint64_t> ParseDigits(std::string_view s);

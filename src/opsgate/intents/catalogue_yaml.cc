@@ -257,16 +257,6 @@ std::string CheckPlaceholders(std::string_view text, const Allowed& allowed,
   return "";
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 // A list under `key`: nullptr when absent or refused (an absent key is reported by the
 // caller when it is required); a non-list is reported.
 const YamlNode* FindList(MapReader& m, std::string_view key, std::string_view what) {
@@ -319,7 +309,7 @@ std::vector<EnumValue> ParseEnumValues(MapReader& m, ci::Diagnostics& diags) {
       diags.Error(node.position, wpath, "must not start or end with a space");
       return false;
     }
-    auto [it, fresh] = seen.emplace(Lower(*text), wpath);
+    auto [it, fresh] = seen.emplace(core::AsciiLower(*text), wpath);
     if (!fresh) {
       diags.Error(node.position, wpath,
                   "'" + ci::Printable(*text) + "' is already used by " + it->second +
@@ -596,7 +586,7 @@ std::optional<IntentSpec> ParseIntent(const YamlNode& node, const std::string& p
           ok = false;
           continue;
         }
-        auto [it, fresh] = seen.emplace(Lower(*u), i);
+        auto [it, fresh] = seen.emplace(core::AsciiLower(*u), i);
         if (!fresh) {
           diags.Error(
               item.position, upath,
@@ -1165,21 +1155,7 @@ std::string CatalogueDifference(const Catalogue& a, const Catalogue& b) {
 CatalogueResult LoadCatalogueFile(const std::string& path) {
   auto text = ci::ReadFileAtMost(path, kMaxCatalogueBytes);
   if (!text) {
-    std::string why;
-    switch (text.error().problem) {
-      case ci::FileProblem::kNotFound:
-        why = "no such file";
-        break;
-      case ci::FileProblem::kNotRegular:
-        why = "not a regular file";
-        break;
-      case ci::FileProblem::kUnreadable:
-        why = "cannot be read: " + text.error().detail;
-        break;
-      case ci::FileProblem::kTooLarge:
-        why = "larger than " + std::to_string(kMaxCatalogueBytes) + " bytes";
-        break;
-    }
+    std::string why = ci::DescribeFileError(text.error(), kMaxCatalogueBytes);
     config::Diagnostic d;
     d.file = path;
     d.message = std::move(why);
@@ -1227,10 +1203,10 @@ size_t AddUtterances(Catalogue& catalogue,
     if (!CheckPlaceholders(utterance, is_slot, slot_names, "a slot of the intent").empty()) {
       continue;
     }
-    const std::string folded = Lower(utterance);
+    const std::string folded = core::AsciiLower(utterance);
     bool duplicate = false;
     for (const std::string& u : intent->utterances) {
-      duplicate = duplicate || Lower(u) == folded;
+      duplicate = duplicate || core::AsciiLower(u) == folded;
     }
     if (!duplicate) {
       intent->utterances.push_back(utterance);

@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "opsgate/core/strings.h"
 #include "opsgate/intents/slot_types.h"
 
 namespace opsgate::intents {
@@ -82,14 +83,6 @@ bool IsResourceMask(Mask m) {
 }
 
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = Lower(c);
-  }
-  return out;
-}
 
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -357,7 +350,7 @@ std::vector<Tok> Tokenise(std::string_view text) {
         t.begin = i + open_len;
         t.end = close;
         t.core = std::string(text.substr(t.begin, t.end - t.begin));
-        t.lower = LowerAscii(t.core);
+        t.lower = core::AsciiLower(t.core);
         toks.push_back(std::move(t));
         i = close + (close == close_ascii ? 1 : 3);
         while (i < n && !IsSpace(text[i])) {
@@ -394,7 +387,7 @@ std::vector<Tok> Tokenise(std::string_view text) {
     t.begin = b;
     t.end = e;
     t.core = std::string(text.substr(b, e - b));
-    t.lower = LowerAscii(t.core);
+    t.lower = core::AsciiLower(t.core);
     t.colon_after = colon;
     toks.push_back(std::move(t));
   }
@@ -459,11 +452,11 @@ bool IsEnumWord(const Catalogue& c, std::string_view lower) {
         continue;
       }
       for (const EnumValue& v : s.values) {
-        if (LowerAscii(v.value) == lower) {
+        if (core::AsciiLower(v.value) == lower) {
           return true;
         }
         for (const std::string& syn : v.synonyms) {
-          if (LowerAscii(syn) == lower) {
+          if (core::AsciiLower(syn) == lower) {
             return true;
           }
         }

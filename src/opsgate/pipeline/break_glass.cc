@@ -23,22 +23,6 @@ constexpr std::string_view kUsage =
     "break-glass end | reviews | review ID ok|misuse NOTE";
 constexpr size_t kListed = 20;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
 std::string Utc(core::Clock::WallTime t) {
   const std::time_t secs = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
@@ -146,7 +130,7 @@ std::optional<Understanding> UnderstandBreakGlass(std::string_view text) {
   if (words.empty()) {
     return std::nullopt;
   }
-  const std::string verb = Lower(words[0]);
+  const std::string verb = core::AsciiLower(words[0]);
   if (verb == "reviews" && words.size() == 1) {
     return Command("opsgate.list_break_glass", "opsgate:ListBreakGlass", "opsgate:break-glass", {});
   }
@@ -154,8 +138,8 @@ std::optional<Understanding> UnderstandBreakGlass(std::string_view text) {
     if (words.size() < 3) {
       return Invalid("review needs the elevation id and ok or misuse");
     }
-    const std::string id = Upper(words[1]);
-    const std::string verdict = Lower(words[2]);
+    const std::string id = core::AsciiUpper(words[1]);
+    const std::string verdict = core::AsciiLower(words[2]);
     if (id.size() > 32 || id.find_first_not_of("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
                               std::string::npos) {
       return Invalid("'" + intents::QuoteForMessage(words[1]) + "' is not a break-glass id");
@@ -178,7 +162,7 @@ std::optional<Understanding> UnderstandBreakGlass(std::string_view text) {
   if (verb != "break-glass" && verb != "breakglass" && verb != "break_glass") {
     return std::nullopt;
   }
-  if (words.size() == 2 && Lower(words[1]) == "end") {
+  if (words.size() == 2 && core::AsciiLower(words[1]) == "end") {
     return Command("opsgate.end_break_glass", "opsgate:EndBreakGlass", "opsgate:break-glass", {});
   }
   if (words.size() < 2) {

@@ -17,17 +17,9 @@ namespace json = boost::json;
 
 constexpr size_t kMaxAlternatives = 3;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
 // "yes", "Yes!", "ok." -> "yes", "ok": lower case without surrounding punctuation.
 std::string Word(std::string_view text) {
-  std::string w = Lower(core::Trim(text));
+  std::string w = core::AsciiLower(core::Trim(text));
   while (!w.empty() && std::ispunct(static_cast<unsigned char>(w.back()))) {
     w.pop_back();
   }
@@ -172,8 +164,8 @@ std::string Utterance(std::string text, const std::map<std::string, std::string>
     if (value.empty()) {
       continue;
     }
-    const std::string lower_text = Lower(text);
-    const size_t at = lower_text.find(Lower(value));
+    const std::string lower_text = core::AsciiLower(text);
+    const size_t at = lower_text.find(core::AsciiLower(value));
     if (at != std::string::npos) {
       text.replace(at, value.size(), "{" + name + "}");
     }

@@ -1033,20 +1033,9 @@ ParseResult ParsePolicy(std::string_view yaml, std::string_view source_name) {
 ParseResult LoadPolicyFile(const std::string& path) {
   auto text = config::internal::ReadFileAtMost(path, kMaxPolicyBytes);
   if (!text) {
-    std::string why;
-    switch (text.error().problem) {
-      case config::internal::FileProblem::kNotFound:
-        why = "no such file; write one (docs/policy.md) or remove policy.file";
-        break;
-      case config::internal::FileProblem::kNotRegular:
-        why = "not a regular file";
-        break;
-      case config::internal::FileProblem::kUnreadable:
-        why = "cannot be read: " + text.error().detail;
-        break;
-      case config::internal::FileProblem::kTooLarge:
-        why = "larger than " + std::to_string(kMaxPolicyBytes) + " bytes";
-        break;
+    std::string why = config::internal::DescribeFileError(text.error(), kMaxPolicyBytes);
+    if (text.error().problem == config::internal::FileProblem::kNotFound) {
+      why += "; write one (docs/policy.md) or remove policy.file";
     }
     return tl::unexpected(std::vector<Diagnostic>{{path, 0, 0, "", std::move(why)}});
   }

@@ -333,21 +333,7 @@ TableParseResult ParsePolicyTable(std::string_view yaml, std::string_view source
 TableParseResult LoadPolicyTable(const std::string& path) {
   auto text = ci::ReadFileAtMost(path, kMaxTableBytes);
   if (!text) {
-    std::string why;
-    switch (text.error().problem) {
-      case ci::FileProblem::kNotFound:
-        why = "no such file";
-        break;
-      case ci::FileProblem::kNotRegular:
-        why = "not a regular file";
-        break;
-      case ci::FileProblem::kUnreadable:
-        why = "cannot be read: " + text.error().detail;
-        break;
-      case ci::FileProblem::kTooLarge:
-        why = "larger than " + std::to_string(kMaxTableBytes) + " bytes";
-        break;
-    }
+    std::string why = ci::DescribeFileError(text.error(), kMaxTableBytes);
     return tl::unexpected(std::vector<Diagnostic>{{path, 0, 0, "", std::move(why)}});
   }
   const std::string dir =

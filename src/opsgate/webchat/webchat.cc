@@ -557,7 +557,7 @@ class ChatSession final : public http::WebSocketSession,
                                               const pipeline::Message& m, audit::Record& r) {
     auto self = shared_from_this();
     const std::vector<std::string_view> words = Words(m.text);
-    const std::string first = words.empty() ? std::string() : Lower(words[0]);
+    const std::string first = words.empty() ? std::string() : core::AsciiLower(words[0]);
     if (first == "revoke" || first == "code") {
       return [self, info, text = m.text, principal, m] {
         return self->AdminCommand(info, principal, m, text);
@@ -568,9 +568,10 @@ class ChatSession final : public http::WebSocketSession,
                  : first == "deny"  ? "opsgate:Deny"
                                     : "opsgate:CancelApproval";
       r.resource = "opsgate:approval/" + std::string(words[1]).substr(0, 32);
-      return [self, info, principal, m, verb = first, id = Upper(words[1])] {
-        return self->ApprovalCommand(info, principal, m, verb, id);
-      };
+      return
+          [self, info, principal, m, verb = first, id = core::AsciiUpper(words[1].substr(0, 32))] {
+            return self->ApprovalCommand(info, principal, m, verb, id);
+          };
     }
     if (first == "approvals" && words.size() == 1) {
       r.action = "opsgate:ListApprovals";
@@ -736,21 +737,6 @@ class ChatSession final : public http::WebSocketSession,
     pipeline::Reply r(text);
     r.Text(std::move(text));
     return r;
-  }
-
-  static std::string Lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-  }
-  static std::string Upper(std::string_view s) {
-    std::string out(s.substr(0, 32));
-    for (char& c : out) {
-      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    }
-    return out;
   }
 
   static constexpr std::string_view kCodeHint =

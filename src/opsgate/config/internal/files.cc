@@ -77,4 +77,18 @@ FileStatus StatFile(const std::string& path) {
   return status;
 }
 
+std::string DescribeFileError(const FileError& error, size_t max_bytes) {
+  switch (error.problem) {
+    case FileProblem::kNotFound:
+      return "no such file";
+    case FileProblem::kNotRegular:
+      return "not a regular file";
+    case FileProblem::kUnreadable:
+      return "cannot be read: " + error.detail;
+    case FileProblem::kTooLarge:
+      return "larger than " + std::to_string(max_bytes) + " bytes";
+  }
+  return "cannot be read";
+}
+
 }  // namespace opsgate::config::internal

@@ -27,6 +27,10 @@ struct FileError {
 // Reads the whole regular file at `path` if it holds at most `max_bytes` bytes.
 tl::expected<std::string, FileError> ReadFileAtMost(const std::string& path, size_t max_bytes);
 
+// What went wrong, for a diagnostic naming the file: "no such file", "not a regular
+// file", "cannot be read: <detail>", "larger than <max_bytes> bytes".
+std::string DescribeFileError(const FileError& error, size_t max_bytes);
+
 struct FileStatus {
   bool exists = false;
   bool regular = false;
