@@ -19,6 +19,7 @@ test_pkgs=(
   clang libclang-rt-14-dev  # libFuzzer builds of the fuzz targets
   rsyslog rsyslog-openssl   # a real syslog receiver (TLS) for the SIEM export tests
   chromium fonts-dejavu-core  # the real-browser test of the web chat (playwright-core)
+  python3-botocore      # an independent SigV4 verifier in the AWS stand-in (test/integration)
 )
 
 with_tests=false

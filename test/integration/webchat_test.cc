@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <csignal>
 #include <fstream>
 #include <regex>
@@ -14,6 +13,8 @@
 #include "opsgate/crypto/hash.h"
 #include "opsgate/http/testing/websocket_test_client.h"
 #include "opsgate/identity/totp.h"
+#include "test/fakes/ci.h"
+#include "test/integration/aws_standin.h"
 #include "test/integration/https_client.h"
 #include "test/integration/opsgate_process.h"
 
@@ -29,6 +30,10 @@ constexpr const char* kPassword = "correct horse battery staple";
 class WebChatEndToEnd : public ::testing::Test {
  protected:
   void SetUp() override {
+    PrepareDataDir(dir_.path() + "/data");
+    if (HasFatalFailure() || IsSkipped()) {
+      return;
+    }
     server_ = std::make_unique<OpsgateProcess>(std::vector<std::string>{
         "serve", "--data-dir", dir_.path() + "/data", "--listen", "127.0.0.1:0"});
     port_ = server_->WaitUntilListening();
@@ -46,6 +51,9 @@ class WebChatEndToEnd : public ::testing::Test {
     }
     ASSERT_FALSE(enrol_url_.empty()) << server_->Stdout();
   }
+
+  // Runs before the server's first start (which creates the data directory if absent).
+  virtual void PrepareDataDir(const std::string& /*data*/) {}
 
   HttpResult Post(const std::string& path, const json::object& body,
                   std::vector<std::string> extra = {}, bool same_origin = true) {
@@ -416,6 +424,183 @@ TEST_F(WebChatEndToEnd, FreeTextIsUnderstoodAndConfirmedBeforeAnythingHappens) {
   r = say("what is the weather like in paris");
   EXPECT_NE(r.find("can't help"), std::string::npos) << r;
   chat.client->Close();
+}
+
+// Issue 8's "done when": with AWS_ENDPOINT_URL pointing at an EC2/STS-compatible
+// endpoint (a local stand-in that checks every SigV4 signature with botocore, never with
+// opsgate's code), "stop i-..." in the web chat, allowed and confirmed, stops exactly that
+// instance under a session whose policy names only that instance, and the audit record
+// shows principal, role session and result. No secret reaches a reply, log or record.
+class WebChatAws : public WebChatEndToEnd {
+ protected:
+  static constexpr const char* kSecret = "standinSecretKey0123456789abcdefEXAMPLE";
+  static constexpr const char* kRole = "arn:aws:iam::111111111111:role/opsgate-ec2";
+
+  void PrepareDataDir(const std::string& data) override {
+    if (!AwsStandin::Available()) {
+      if (InCi()) {
+        FAIL() << "CI=true: the AWS stand-in needs /usr/bin/python3 with python3-botocore";
+      }
+      GTEST_SKIP() << "no /usr/bin/python3 with botocore (apt-get install python3-botocore)";
+    }
+    aws_ = std::make_unique<AwsStandin>(dir_.path() + "/aws");
+    const std::string state = R"({"account": "111111111111",
+      "credentials": [{"access_key_id": "AKIDSTANDIN", "secret_access_key": ")" +
+                              std::string(kSecret) + R"(",
+                       "arn": "arn:aws:iam::111111111111:user/opsgate"}],
+      "roles": [")" + std::string(kRole) +
+                              R"("],
+      "instances": [
+        {"id": "i-0abc1234", "state": "running", "type": "t3.micro", "name": "web-1",
+         "region": "eu-west-1", "private_ip": "10.0.0.5"},
+        {"id": "i-0def5678", "state": "running", "type": "t3.micro", "name": "web-2",
+         "region": "eu-west-1", "private_ip": "10.0.0.6"}],
+      "groups": [], "ip_sets": [], "alarms": [], "transition_polls": 1,
+      "max_skew_seconds": 300, "require_session_policy": true})";
+    if (auto error = aws_->Start(state)) {
+      FAIL() << *error;
+    }
+    ASSERT_EQ(RunOpsgate({"init", data}).exit_code, 0);
+    std::ofstream(data + "/opsgate.yaml", std::ios::app)
+        << "\naws:\n  region: eu-west-1\n  roles:\n    \"ec2:*\": " << kRole << "\n";
+    // The credentials chain, region and endpoint as the AWS SDKs read them; nothing of
+    // this machine's own AWS set-up may leak in.
+    ::setenv("AWS_ENDPOINT_URL", aws_->url().c_str(), 1);
+    ::setenv("AWS_ACCESS_KEY_ID", "AKIDSTANDIN", 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", kSecret, 1);
+    ::setenv("AWS_REGION", "eu-west-1", 1);
+    ::setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    ::setenv("AWS_CONFIG_FILE", (dir_.path() + "/no-aws-config").c_str(), 1);
+    ::setenv("AWS_SHARED_CREDENTIALS_FILE", (dir_.path() + "/no-aws-credentials").c_str(), 1);
+    for (const char* v : {"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ROLE_ARN",
+                          "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                          "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_DEFAULT_REGION"}) {
+      ::unsetenv(v);
+    }
+  }
+
+  void TearDown() override {
+    for (const char* v :
+         {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
+          "AWS_EC2_METADATA_DISABLED", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"}) {
+      ::unsetenv(v);
+    }
+  }
+
+  // The stand-in's call records.
+  json::array Calls() const { return json::parse(aws_->Get("/_standin/calls")).as_array(); }
+
+  std::unique_ptr<AwsStandin> aws_;
+};
+
+TEST_F(WebChatAws, StopRunsUnderASessionNarrowedToThatInstance) {
+  UsePolicy(R"(statements:
+  - {id: admins-stop, effect: allow, principals: {roles: [admin]},
+     actions: ["ec2:StopInstances", "ec2:DescribeInstances"],
+     resources: ["arn:aws:ec2:eu-west-1:111111111111:instance/*"],
+     conditions: {allow_dm: true}, session_duration: 20m}
+)",
+            1);
+  const auto [cookie, csrf] = SignIn(EnrolAdmin());
+  auto chat = Chat(cookie, base_);
+  ASSERT_TRUE(chat.client) << chat.status << " " << chat.body << chat.error;
+  EXPECT_EQ(Next(*chat.client).at("type").as_string(), "hello");
+  const auto say = [&](const std::string& text) { return Say(*chat.client, text); };
+
+  std::string r = say("stop i-0abc1234 in eu-west-1");
+  EXPECT_NE(r.find("Stop instance i-0abc1234?"), std::string::npos) << r;
+  EXPECT_TRUE(chat.client->Send(json::serialize(
+      json::object{{"type", "click"}, {"action", "confirm"}, {"value", "ec2.stop"}})));
+  r = json::serialize(Next(*chat.client));
+  EXPECT_NE(r.find("Stopping i-0abc1234"), std::string::npos) << r;
+  // The result arrives when AWS answered.
+  r = json::serialize(Next(*chat.client));
+  EXPECT_NE(r.find("running \u2192 stopping"), std::string::npos) << r;
+
+  // Exactly that instance changed.
+  const json::object state = json::parse(aws_->Get("/_standin/state")).as_object();
+  for (const json::value& i : state.at("instances").as_array()) {
+    const std::string id(i.at("id").as_string());
+    const std::string now(i.at("state").as_string());
+    EXPECT_EQ(now == "stopping" || now == "stopped", id == "i-0abc1234") << id << " " << now;
+  }
+  // One AssumeRole, then StopInstances under the session it made, whose policy allows
+  // only ec2:StopInstances on that one instance; every call was signed correctly.
+  const json::array calls = Calls();
+  std::string session_key;
+  int stops = 0;
+  for (const json::value& v : calls) {
+    const json::object& c = v.as_object();
+    EXPECT_TRUE(c.at("authenticated").as_bool()) << json::serialize(c);
+    EXPECT_TRUE(c.at("error").is_null()) << json::serialize(c);
+    if (c.at("action") == "AssumeRole") {
+      EXPECT_EQ(c.at("access_key_id"), "AKIDSTANDIN");
+      EXPECT_EQ(c.at("params").at("RoleArn"), kRole);
+      EXPECT_EQ(c.at("params").at("DurationSeconds"), "1200");
+    }
+    if (c.at("action") == "StopInstances") {
+      ++stops;
+      EXPECT_EQ(c.at("params").at("InstanceId.1"), "i-0abc1234");
+      const json::object& session = c.at("session").as_object();
+      EXPECT_EQ(session.at("role_arn"), kRole);
+      const json::array& statements = session.at("policy").at("Statement").as_array();
+      ASSERT_EQ(statements.size(), 1u);
+      EXPECT_EQ(json::serialize(statements[0].at("Action")), R"(["ec2:StopInstances"])");
+      EXPECT_EQ(json::serialize(statements[0].at("Resource")),
+                R"(["arn:aws:ec2:eu-west-1:111111111111:instance/i-0abc1234"])");
+      session_key = std::string(c.at("access_key_id").as_string());
+      EXPECT_NE(std::string(session.at("session_name").as_string()).find("opsgate-admin"),
+                std::string::npos)
+          << json::serialize(session);
+    }
+  }
+  EXPECT_EQ(stops, 1) << json::serialize(calls);
+  EXPECT_EQ(session_key.rfind("ASIA", 0), 0u) << session_key;
+
+  // Outside the policy: refused before any AWS call.
+  const size_t before = Calls().size();
+  r = say("reboot i-0abc1234");
+  if (r.find("Reboot instance") != std::string::npos) {
+    EXPECT_TRUE(chat.client->Send(json::serialize(
+        json::object{{"type", "click"}, {"action", "confirm"}, {"value", "ec2.reboot"}})));
+    r = json::serialize(Next(*chat.client));
+  }
+  EXPECT_NE(r.find("Not allowed"), std::string::npos) << r;
+  EXPECT_EQ(Calls().size(), before);
+  chat.client->Close();
+
+  // The outcome record names the principal, the role session and the result.
+  const std::string config = dir_.path() + "/data/opsgate.yaml";
+  const auto shown = RunOpsgate({"audit", "show", "--config", config});
+  bool found = false;
+  for (size_t at = shown.out.find("\"kind\":\"outcome\""); at != std::string::npos;
+       at = shown.out.find("\"kind\":\"outcome\"", at + 1)) {
+    const size_t line_start = shown.out.rfind('\n', at) + 1;
+    const std::string line = shown.out.substr(line_start, shown.out.find('\n', at) - line_start);
+    if (line.find("ec2:StopInstances") == std::string::npos) {
+      continue;
+    }
+    found = true;
+    EXPECT_NE(line.find("\"result\":\"ok\""), std::string::npos) << line;
+    EXPECT_NE(line.find("\"principal\":\"local|admin\""), std::string::npos) << line;
+    EXPECT_NE(
+        line.find("role session arn:aws:sts::111111111111:assumed-role/opsgate-ec2/opsgate-admin"),
+        std::string::npos)
+        << line;
+  }
+  EXPECT_TRUE(found) << shown.out;
+  EXPECT_EQ(RunOpsgate({"audit", "verify", "--config", config}).exit_code, 0);
+
+  // No secret key, session token or signature anywhere we wrote.
+  std::vector<std::string> secrets = {kSecret};
+  server_->Signal(SIGTERM);
+  server_->Wait(20s);
+  const std::string everything = server_->Stderr() + server_->Stdout() + shown.out + r;
+  for (const std::string& secret : secrets) {
+    EXPECT_EQ(everything.find(secret), std::string::npos) << "secret leaked";
+  }
+  EXPECT_EQ(everything.find("Signature="), std::string::npos);
+  EXPECT_EQ(everything.find("X-Amz-Security-Token"), std::string::npos);
 }
 
 }  // namespace

@@ -87,7 +87,12 @@ Gateway::Gateway(std::shared_ptr<const config::Config> config, ServeOverrides ov
                  telemetry::Logger& log, const core::Clock& clock)
     : config_(std::move(config)), overrides_(std::move(overrides)), log_(log), clock_(clock) {}
 
-Gateway::~Gateway() { StopSweeper(); }
+Gateway::~Gateway() {
+  StopSweeper();
+  if (slow_work_ != nullptr) {
+    slow_work_->Shutdown();
+  }
+}
 
 core::Result<std::unique_ptr<Gateway>> Gateway::Create(
     std::shared_ptr<const config::Config> config, ServeOverrides overrides,
@@ -297,8 +302,11 @@ core::Status Gateway::BuildPolicy(const config::Config& c, store::SqliteStore& s
   approval_desk_ = std::make_unique<pipeline::ApprovalDesk>(*approval_store_, *authorizer_, clock_,
                                                             c.policy.approvals);
   notifier_ = std::make_unique<pipeline::Notifier>();
-  dispatcher_ = std::make_unique<pipeline::Dispatcher>(pipeline::Dispatcher::Deps{
-      authorizer_.get(), approval_desk_.get(), audit_.get(), &clock_, &log_, notifier_.get()});
+  OPSGATE_RETURN_IF_ERROR(BuildAws(c));
+  dispatcher_ = std::make_unique<pipeline::Dispatcher>(
+      pipeline::Dispatcher::Deps{authorizer_.get(), approval_desk_.get(), audit_.get(), &clock_,
+                                 &log_, notifier_.get(), slow_work_.get()});
+  RegisterAws();
   elevations_ = std::make_unique<store::SqliteElevationStore>(store);
   authorizer_->SetElevations(elevations_.get());
   break_glass_ = std::make_unique<pipeline::BreakGlass>(*elevations_, clock_, c.policy.break_glass,
@@ -331,9 +339,18 @@ core::Status Gateway::BuildPolicy(const config::Config& c, store::SqliteStore& s
   understand_.catalogue = catalogue_.get();
   dialogs_ = std::make_unique<store::SqliteDialogStore>(store);
   understand_.dialogs = dialogs_.get();
-  // As AWS SDKs do: the default region for commands that name none.
-  if (const char* region = std::getenv("AWS_REGION"); region != nullptr) {
+  // The default region for commands that name none: aws.region, else as AWS SDKs do.
+  if (!c.aws.region.empty()) {
+    understand_.defaults.region = c.aws.region;
+  } else if (const char* region = std::getenv("AWS_REGION"); region != nullptr) {
     understand_.defaults.region = region;
+  } else if (const char* fallback = std::getenv("AWS_DEFAULT_REGION"); fallback != nullptr) {
+    understand_.defaults.region = fallback;
+  }
+  // The account resource ARNs name: aws.account, else the account of a mapped role.
+  understand_.account = c.aws.account;
+  if (understand_.account.empty() && !c.aws.roles.empty()) {
+    understand_.account = ops::RoleMap::AccountOf(c.aws.roles.front().second);
   }
   log_.Info("policy.loaded",
             {{"file", c.policy.file.empty() ? std::string("(built-in)") : c.policy.file},
@@ -543,6 +560,9 @@ void Gateway::Run() {
   StopSweeper();
   if (webchat_ != nullptr) {
     webchat_->Shutdown();  // its queued work may still append to the audit log
+  }
+  if (slow_work_ != nullptr) {
+    slow_work_->Shutdown();  // AWS actions under way finish and queue their replies
   }
   // Answer what is still waiting on the replay memory (its callbacks use the
   // connectors), then the audit log's completions queue the last replies.

@@ -19,10 +19,15 @@
 
 #include "opsgate/audit/export/forwarder.h"
 #include "opsgate/audit/writer.h"
+#include "opsgate/aws/api_client.h"
+#include "opsgate/aws/credentials.h"
+#include "opsgate/aws/session_broker.h"
+#include "opsgate/aws/sts.h"
 #include "opsgate/config/config.h"
 #include "opsgate/connectors/connector.h"
 #include "opsgate/core/clock.h"
 #include "opsgate/core/result.h"
+#include "opsgate/core/work_queue.h"
 #include "opsgate/crypto/key_provider.h"
 #include "opsgate/http/client/http_client.h"
 #include "opsgate/http/client/retrying_sender.h"
@@ -34,16 +39,17 @@
 #include "opsgate/identity/oidc/relying_party.h"
 #include "opsgate/intents/classifier.h"
 #include "opsgate/intents/intents.h"
+#include "opsgate/ops/aws_actions.h"
 #include "opsgate/pipeline/approvals.h"
 #include "opsgate/pipeline/authorizer.h"
 #include "opsgate/pipeline/break_glass.h"
 #include "opsgate/pipeline/dispatcher.h"
 #include "opsgate/store/seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_audit_store.h"
+#include "opsgate/store/sqlite/sqlite_dialog_store.h"
 #include "opsgate/store/sqlite/sqlite_export_cursor.h"
 #include "opsgate/store/sqlite/sqlite_identity_store.h"
 #include "opsgate/store/sqlite/sqlite_local_auth_store.h"
-#include "opsgate/store/sqlite/sqlite_dialog_store.h"
 #include "opsgate/store/sqlite/sqlite_nlu_store.h"
 #include "opsgate/store/sqlite/sqlite_policy_store.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
@@ -103,6 +109,11 @@ class Gateway {
   // identity.oidc: discovery, relying party, identity store, /auth routes, the linker.
   core::Status BuildIdentityLinking(const config::Config& c, store::SqliteStore& store);
   core::Status BuildPolicy(const config::Config& c, store::SqliteStore& store);
+  // aws: credentials, STS, the session broker and the AWS executors (aws_wiring.cc);
+  // nothing when AWS is off. Called by BuildPolicy before the dispatcher exists.
+  core::Status BuildAws(const config::Config& c);
+  // Registers the AWS executors with the dispatcher (after BuildAws and the dispatcher).
+  void RegisterAws();
   // Trains on the configured catalogue plus accepted rephrasings and swaps it in.
   core::Status TrainClassifier(const config::Config& c);
   void StartSweeper();
@@ -153,7 +164,17 @@ class Gateway {
   std::unique_ptr<pipeline::Authorizer> authorizer_;
   std::unique_ptr<pipeline::ApprovalDesk> approval_desk_;
   std::unique_ptr<pipeline::Notifier> notifier_;
+  // AWS (BuildAws): all null when AWS is off.
+  std::unique_ptr<http::HttpClient> aws_http_;
+  std::unique_ptr<aws::SigV4StsClient> sts_;
+  std::unique_ptr<aws::CredentialsProvider> aws_credentials_;
+  std::unique_ptr<aws::StsRoleAssumer> assumer_;
+  std::unique_ptr<aws::SessionBroker> broker_;
+  std::unique_ptr<aws::ApiClient> aws_api_;
+  std::unique_ptr<ops::AwsActions> aws_actions_;
   std::unique_ptr<pipeline::Dispatcher> dispatcher_;
+  // Slow executors (AWS) run here; shut down in Run() before the dispatcher goes.
+  std::unique_ptr<core::WorkQueue> slow_work_;
   std::unique_ptr<store::SqliteElevationStore> elevations_;
   std::unique_ptr<pipeline::BreakGlass> break_glass_;
   // Every few seconds: ends expired break-glass elevations and approval requests and

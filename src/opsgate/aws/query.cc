@@ -2,6 +2,7 @@
 #include "opsgate/aws/query.h"
 
 #include <array>
+#include <boost/json.hpp>
 #include <ctime>
 
 #include "opsgate/aws/sigv4.h"
@@ -91,6 +92,9 @@ std::optional<std::chrono::seconds> SkewFromMessage(std::string_view m) {
   }
   return std::chrono::seconds(*server - *request);
 }
+
+// Sets throttling, clock_skew, skew and retryable from code, message and status.
+void Classify(QueryError& e);
 
 }  // namespace
 
@@ -221,6 +225,59 @@ QueryError ParseQueryError(int http_status, std::string_view body) {
   if (e.code.empty()) {
     e.message = "HTTP " + std::to_string(http_status) + " without an AWS error document";
   }
+  Classify(e);
+  return e;
+}
+
+QueryError ParseJsonError(int http_status, std::string_view body,
+                          std::string_view error_type_header) {
+  QueryError e;
+  e.http_status = http_status;
+  // "aws.protocoltests.json#FooError" or "FooError:http://internal.amazon.com/...".
+  auto bare = [](std::string_view type) {
+    if (size_t hash = type.rfind('#'); hash != std::string_view::npos) {
+      type = type.substr(hash + 1);
+    }
+    if (size_t colon = type.find(':'); colon != std::string_view::npos) {
+      type = type.substr(0, colon);
+    }
+    return std::string(type);
+  };
+  if (body.size() <= 256 * 1024) {
+    boost::json::parse_options options;
+    options.max_depth = 16;
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(body, ec, {}, options);
+    if (!ec && doc.is_object()) {
+      const auto& o = doc.get_object();
+      for (const char* key : {"__type", "code", "Code"}) {
+        if (const auto* v = o.if_contains(key); v != nullptr && v->is_string()) {
+          e.code = bare(v->get_string());
+          break;
+        }
+      }
+      for (const char* key : {"message", "Message", "errorMessage"}) {
+        if (const auto* v = o.if_contains(key); v != nullptr && v->is_string()) {
+          e.message = std::string(v->get_string());
+          break;
+        }
+      }
+    }
+  }
+  if (!error_type_header.empty()) {
+    e.code = bare(error_type_header);
+  }
+  if (e.code.empty()) {
+    e.message = "HTTP " + std::to_string(http_status) + " without an AWS error document";
+  }
+  Classify(e);
+  return e;
+}
+
+namespace {
+
+void Classify(QueryError& e) {
+  const int http_status = e.http_status;
   e.throttling = IsThrottlingCode(e.code) || http_status == 429;
   if (e.code == "RequestExpired" || e.code == "RequestTimeTooSkewed" ||
       e.code == "RequestInTheFuture") {
@@ -234,7 +291,7 @@ QueryError ParseQueryError(int http_status, std::string_view body) {
     e.skew = SkewFromMessage(e.message);
   }
   e.retryable = e.throttling || http_status >= 500;
-  return e;
 }
 
+}  // namespace
 }  // namespace opsgate::aws

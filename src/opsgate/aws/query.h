@@ -110,6 +110,11 @@ struct QueryError {
 // naming only the HTTP status (the body is never quoted).
 QueryError ParseQueryError(int http_status, std::string_view body);
 
+// The same for the JSON protocols (WAFv2): {"__type": "...#Code", "message": "..."}; the
+// X-Amzn-ErrorType header, when given, names the code.
+QueryError ParseJsonError(int http_status, std::string_view body,
+                          std::string_view error_type_header = {});
+
 bool IsThrottlingCode(std::string_view code);
 
 }  // namespace opsgate::aws

@@ -221,6 +221,36 @@ struct IntentsConfig {
   std::string file;
 };
 
+// aws.waf.ip_set / ipv6_ip_set: the WAFv2 IP set the block list lives in.
+struct AwsIpSetConfig {
+  std::string name;
+  std::string id;
+  std::string scope = "REGIONAL";  // REGIONAL | CLOUDFRONT (CLOUDFRONT is in us-east-1)
+  friend bool operator==(const AwsIpSetConfig&, const AwsIpSetConfig&) = default;
+};
+
+// aws: AWS actions under scoped sessions (docs/aws.md#configuration). Credentials come
+// from the environment the way AWS SDKs find them; endpoints and region from
+// AWS_ENDPOINT_URL[_<SERVICE>] and AWS_REGION unless set here.
+struct AwsConfig {
+  // auto: on when `roles` maps at least one action; true: on (roles required).
+  ConnectorSwitch enabled = ConnectorSwitch::kAuto;
+  // The region of commands that name none; empty: AWS_REGION, then AWS_DEFAULT_REGION.
+  std::string region;
+  // The account resource ARNs name; empty: the account of the role the action maps to.
+  std::string account;
+  // API action pattern ("ec2:StopInstances", "ec2:*", "*") -> the IAM role assumed
+  // for it. The most specific pattern wins: an exact name, then the longest pattern.
+  std::vector<std::pair<std::string, std::string>> roles;
+  std::optional<AwsIpSetConfig> waf_ipv4;  // aws.waf.ip_set
+  std::optional<AwsIpSetConfig> waf_ipv6;  // aws.waf.ipv6_ip_set
+  // How long a resize waits for the instance to stop (polling with back-off).
+  std::chrono::seconds resize_timeout{900};
+  // AWS actions running at once, and waiting beyond those, before "busy" answers.
+  size_t workers = 4;
+  size_t queue = 64;
+};
+
 // Outbound HTTPS (replies to chat platforms, integrations).
 struct OutboundConfig {
   // Extra PEM bundle of trust anchors used instead of the system store; empty: the
@@ -254,6 +284,7 @@ struct Config {
   WebChatConfig webchat;
   PolicyConfig policy;
   IntentsConfig intents;
+  AwsConfig aws;
 };
 
 }  // namespace opsgate::config

@@ -504,6 +504,157 @@ void ParsePolicyConfig(MapReader map, const Context& ctx, PolicyConfig* out) {
   map.Finish();
 }
 
+// "service:Operation" with '*'/'?' globs, or "*".
+bool IsActionPattern(std::string_view p) {
+  if (p == "*") {
+    return true;
+  }
+  const size_t colon = p.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == p.size() ||
+      p.find(':', colon + 1) != std::string_view::npos || p.size() > 128) {
+    return false;
+  }
+  return std::all_of(p.begin(), p.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' ||
+           c == '*' || c == '?' || c == '-';
+  });
+}
+
+// arn:<partition>:iam::<12 digits>:role/<path/name>
+bool IsRoleArn(std::string_view arn) {
+  constexpr std::string_view kPrefix = "arn:";
+  if (!arn.starts_with(kPrefix) || arn.size() > 2048) {
+    return false;
+  }
+  const size_t part_end = arn.find(':', kPrefix.size());
+  if (part_end == std::string_view::npos || part_end == kPrefix.size()) {
+    return false;
+  }
+  std::string_view rest = arn.substr(part_end + 1);
+  if (!rest.starts_with("iam::") || rest.size() < 5 + 12 + 7) {
+    return false;
+  }
+  const std::string_view account = rest.substr(5, 12);
+  if (!std::all_of(account.begin(), account.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  rest = rest.substr(17);
+  return rest.starts_with(":role/") && rest.size() > 6 &&
+         rest.find_first_of(" \t\r\n*?") == std::string_view::npos;
+}
+
+ParseResult<std::vector<std::pair<std::string, std::string>>> ParseAwsRoles(const YamlNode& node) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (node.kind == YamlNode::Kind::kNull) {
+    return out;
+  }
+  if (node.kind != YamlNode::Kind::kMap) {
+    return tl::unexpected(
+        "expected a mapping of action pattern to role ARN, like "
+        "\"ec2:*\": arn:aws:iam::111111111111:role/opsgate-ec2 (got " +
+        DescribeNode(node) + ")");
+  }
+  for (const internal::YamlEntry& e : node.entries) {
+    auto action = ParseText(e.key);
+    if (!action) {
+      return tl::unexpected(action.error());
+    }
+    if (!IsActionPattern(*action)) {
+      return tl::unexpected("'" + *action +
+                            "' is not an action pattern: expected service:Operation, with * "
+                            "or ? as wildcards (ec2:StopInstances, ec2:*), or *");
+    }
+    auto role = ParseText(e.value);
+    if (!role) {
+      return tl::unexpected(role.error());
+    }
+    if (!IsRoleArn(*role)) {
+      return tl::unexpected("role for '" + *action +
+                            "': expected a role ARN like "
+                            "arn:aws:iam::111111111111:role/opsgate-ec2 (got '" +
+                            *role + "')");
+    }
+    for (const auto& [seen, unused] : out) {
+      if (seen == *action) {
+        return tl::unexpected("'" + *action + "' is mapped twice");
+      }
+    }
+    out.emplace_back(std::move(*action), std::move(*role));
+  }
+  return out;
+}
+
+void ParseIpSet(MapReader map, AwsIpSetConfig* out) {
+  map.ReadString("name", &out->name);
+  map.ReadString("id", &out->id);
+  map.ReadEnum<std::string>("scope", {{"REGIONAL", "REGIONAL"}, {"CLOUDFRONT", "CLOUDFRONT"}},
+                            &out->scope);
+  if (out->name.empty()) {
+    map.Error("name", "required: the IP set's name (WAF console > IP sets)");
+  }
+  if (out->id.empty()) {
+    map.Error("id", "required: the IP set's id (the last part of its ARN)");
+  }
+  map.Finish();
+}
+
+void ParseAws(MapReader map, AwsConfig* out) {
+  map.ReadEnum("enabled",
+               {{"auto", ConnectorSwitch::kAuto},
+                {"true", ConnectorSwitch::kOn},
+                {"false", ConnectorSwitch::kOff}},
+               &out->enabled);
+  map.Read(
+      "region",
+      [](const YamlNode& node) -> ParseResult<std::string> {
+        auto text = ParseText(node);
+        const bool shape = text && text->size() <= 32 && !text->empty() &&
+                           std::all_of(text->begin(), text->end(), [](char c) {
+                             return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                           });
+        if (text && !shape) {
+          return tl::unexpected("expected a region name like eu-west-1 (got '" + *text + "')");
+        }
+        return text;
+      },
+      &out->region);
+  map.Read(
+      "account",
+      [](const YamlNode& node) -> ParseResult<std::string> {
+        auto text = ParseText(node);
+        if (text && (text->size() != 12 || !std::all_of(text->begin(), text->end(), [](char c) {
+                       return c >= '0' && c <= '9';
+                     }))) {
+          return tl::unexpected("expected a 12-digit account id, quoted (got '" + *text + "')");
+        }
+        return text;
+      },
+      &out->account);
+  map.Read("roles", ParseAwsRoles, &out->roles);
+  MapReader waf = map.Section("waf");
+  if (waf.Find("ip_set") != nullptr) {
+    out->waf_ipv4.emplace();
+    ParseIpSet(waf.Section("ip_set"), &*out->waf_ipv4);
+  }
+  if (waf.Find("ipv6_ip_set") != nullptr) {
+    out->waf_ipv6.emplace();
+    ParseIpSet(waf.Section("ipv6_ip_set"), &*out->waf_ipv6);
+  }
+  waf.Finish();
+  std::chrono::milliseconds resize = out->resize_timeout;
+  if (map.ReadDuration("resize_timeout", std::chrono::minutes(1), std::chrono::hours(1), &resize)) {
+    out->resize_timeout = std::chrono::duration_cast<std::chrono::seconds>(resize);
+  }
+  map.ReadSize("workers", 1, 64, &out->workers);
+  map.ReadSize("queue", 1, 10000, &out->queue);
+  if (out->enabled == ConnectorSwitch::kOn && out->roles.empty() && map.ok()) {
+    map.Error("roles",
+              "required when aws.enabled is true: map actions to the roles opsgate "
+              "assumes for them, like \"ec2:*\": arn:aws:iam::111111111111:role/opsgate-ec2");
+  }
+  map.Finish();
+}
+
 void ParseLog(MapReader map, LogConfig* out) {
   map.ReadEnum<std::string>(
       "level", {{"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}},
@@ -734,6 +885,7 @@ void ParseRoot(MapReader map, Context& ctx, Config* out) {
   MapReader intents = map.Section("intents");
   intents.Read("file", PathParser(ctx.config_dir), &out->intents.file);
   intents.Finish();
+  ParseAws(map.Section("aws"), &out->aws);
   map.Finish();
 }
 

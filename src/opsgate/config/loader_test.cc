@@ -559,7 +559,7 @@ TEST_F(LoaderTest, DeepFlowNestingIsRefusedBeforeParsing) {
   EXPECT_THAT(Errors(std::string(kProxy) + ok),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
                              "audit, keys, log, redact, connectors, outbound, identity, "
-                             "webchat, policy, intents)")));
+                             "webchat, policy, intents, aws)")));
 }
 
 TEST_F(LoaderTest, DeepBlockNestingIsRefusedBeforeParsing) {
@@ -590,7 +590,7 @@ TEST_F(LoaderTest, NestingTheScanUnderestimatesIsRefusedWhileBuilding) {
   EXPECT_THAT(Errors(yaml),
               ElementsAre(At("3:1: k0: unknown key (expected one of dev, data_dir, server, "
                              "store, audit, keys, log, redact, connectors, outbound, identity, "
-                             "webchat, policy, intents)"),
+                             "webchat, policy, intents, aws)"),
                           At("19:33: " + path +
                              "[0]: nesting is deeper than 32 levels (flatten the structure)")));
 }
@@ -607,13 +607,13 @@ TEST_F(LoaderTest, BracketsInQuotesCommentsAndBlockScalarsDoNotCountAsNesting) {
                      "\nz: |\n  " + many + "\n   " + many + "\n"),
               ElementsAre(At("3:1: x: unknown key (expected one of dev, data_dir, server, store, "
                              "audit, keys, log, redact, connectors, outbound, identity, "
-                             "webchat, policy, intents)"),
+                             "webchat, policy, intents, aws)"),
                           At("4:1: y: unknown key (expected one of dev, data_dir, server, store, "
                              "audit, keys, log, redact, connectors, outbound, identity, "
-                             "webchat, policy, intents)"),
+                             "webchat, policy, intents, aws)"),
                           At("5:1: z: unknown key (expected one of dev, data_dir, server, store, "
                              "audit, keys, log, redact, connectors, outbound, identity, "
-                             "webchat, policy, intents)")));
+                             "webchat, policy, intents, aws)")));
 }
 
 TEST_F(LoaderTest, OversizeTextIsRefused) {
@@ -931,6 +931,76 @@ TEST_F(LoaderTest, UnsetVariableWithoutDefaultIsAnErrorNamingIt) {
 TEST_F(LoaderTest, OutboundCaFileMustExist) {
   EXPECT_THAT(Errors(std::string(kProxy) + "outbound:\n  ca_file: nope.pem\n"),
               ElementsAre(testing::HasSubstr("outbound.ca_file: file")));
+}
+
+TEST_F(LoaderTest, AwsIsOffWithoutRoles) {
+  const LoadOutcome outcome = Parse(kProxy);
+  ASSERT_TRUE(outcome.ok());
+  const AwsConfig& a = outcome.config->aws;
+  EXPECT_EQ(a.enabled, ConnectorSwitch::kAuto);
+  EXPECT_TRUE(a.roles.empty());
+  EXPECT_FALSE(a.waf_ipv4.has_value());
+  EXPECT_EQ(a.resize_timeout, std::chrono::minutes(15));
+  EXPECT_EQ(a.workers, 4u);
+}
+
+TEST_F(LoaderTest, AwsSectionWithAllKeys) {
+  const LoadOutcome outcome = Parse(std::string(kProxy) + R"(
+aws:
+  enabled: true
+  region: eu-west-1
+  account: "111111111111"
+  roles:
+    "ec2:*": arn:aws:iam::111111111111:role/opsgate-ec2
+    "ec2:DescribeInstances": arn:aws:iam::111111111111:role/opsgate-read
+    "*": arn:aws-us-gov:iam::222222222222:role/path/opsgate-other
+  waf:
+    ip_set: {name: blocked-ips, id: a1b2c3}
+    ipv6_ip_set: {name: blocked-ips-v6, id: d4e5f6, scope: CLOUDFRONT}
+  resize_timeout: 20m
+  workers: 2
+  queue: 10
+)");
+  ASSERT_TRUE(outcome.ok()) << testing::PrintToString(outcome.diagnostics);
+  const AwsConfig& a = outcome.config->aws;
+  EXPECT_EQ(a.enabled, ConnectorSwitch::kOn);
+  EXPECT_EQ(a.region, "eu-west-1");
+  EXPECT_EQ(a.account, "111111111111");
+  ASSERT_EQ(a.roles.size(), 3u);
+  EXPECT_EQ(a.roles[0].first, "ec2:*");
+  EXPECT_EQ(a.roles[2].second, "arn:aws-us-gov:iam::222222222222:role/path/opsgate-other");
+  ASSERT_TRUE(a.waf_ipv4.has_value());
+  EXPECT_EQ(*a.waf_ipv4, (AwsIpSetConfig{"blocked-ips", "a1b2c3", "REGIONAL"}));
+  ASSERT_TRUE(a.waf_ipv6.has_value());
+  EXPECT_EQ(a.waf_ipv6->scope, "CLOUDFRONT");
+  EXPECT_EQ(a.resize_timeout, std::chrono::minutes(20));
+  EXPECT_EQ(a.workers, 2u);
+  EXPECT_EQ(a.queue, 10u);
+}
+
+TEST_F(LoaderTest, AwsMistakesAreNamed) {
+  auto errors = Errors(std::string(kProxy) + "aws:\n  enabled: true\n");
+  ASSERT_EQ(errors.size(), 1u) << testing::PrintToString(errors);
+  EXPECT_THAT(errors[0], testing::HasSubstr("aws.roles"));
+  EXPECT_THAT(errors[0], testing::HasSubstr("required when aws.enabled is true"));
+
+  errors = Errors(std::string(kProxy) +
+                  "aws:\n  roles: {\"ec2 stop\": arn:aws:iam::111111111111:role/x}\n");
+  ASSERT_EQ(errors.size(), 1u) << testing::PrintToString(errors);
+  EXPECT_THAT(errors[0], testing::HasSubstr("not an action pattern"));
+
+  errors = Errors(std::string(kProxy) + "aws:\n  roles: {\"ec2:*\": arn:aws:iam::1111:role/x}\n");
+  ASSERT_EQ(errors.size(), 1u) << testing::PrintToString(errors);
+  EXPECT_THAT(errors[0], testing::HasSubstr("expected a role ARN"));
+
+  errors = Errors(std::string(kProxy) + "aws:\n  account: 1234\n  region: EU_WEST\n");
+  ASSERT_EQ(errors.size(), 2u) << testing::PrintToString(errors);
+  EXPECT_THAT(errors[0], testing::HasSubstr("12-digit account id"));
+  EXPECT_THAT(errors[1], testing::HasSubstr("expected a region name"));
+
+  errors = Errors(std::string(kProxy) + "aws:\n  waf:\n    ip_set: {name: x}\n");
+  ASSERT_EQ(errors.size(), 1u) << testing::PrintToString(errors);
+  EXPECT_THAT(errors[0], testing::HasSubstr("aws.waf.ip_set.id"));
 }
 
 }  // namespace

@@ -6,11 +6,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "opsgate/audit/sink.h"
+#include "opsgate/core/work_queue.h"
 #include "opsgate/pipeline/approvals.h"
 #include "opsgate/pipeline/dispatcher.h"
 #include "opsgate/store/sqlite/sqlite_policy_store.h"
@@ -282,6 +286,71 @@ TEST_F(AuthorizerTest, AllowedActionIsRecordedAndCountsTowardsItsRateCap) {
   EXPECT_THAT(third.decision->reason, HasSubstr("rate"));
   clock_.Advance(std::chrono::minutes(61));
   EXPECT_EQ(PlanOf("ec2 start i-0abc1234", alice).decision->effect, Effect::kAllow);
+}
+
+// A slow executor that waits until the test lets it finish.
+class GatedExecutor final : public Executor {
+ public:
+  bool Slow() const override { return true; }
+  Reply Started(const ExecContext& c) override { return Reply("starting " + c.action.resource); }
+  ExecResult Run(const ExecContext& c) override {
+    if (c.progress) {
+      c.progress(Reply("half way"));
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return open_; });
+    ExecResult r;
+    r.reply = Reply("started " + c.action.slots.at("instance_id"));
+    r.session = "arn:aws:sts::111111111111:assumed-role/ops/opsgate-alice";
+    r.output = "stopped -> pending";
+    return r;
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+TEST_F(AuthorizerTest, SlowExecutorsAnswerAtOnceAndTellTheResultLater) {
+  core::WorkQueue work("test", 1, 2);
+  Dispatcher slow({&authorizer_, &desk_, &audit_, &clock_, &log_, &notifier_, &work});
+  GatedExecutor executor;
+  slow.Register("ec2:StartInstances", &executor);
+  const Principal alice = Person("alice", {"ops"});
+  const Message m = Say("ec2 start i-0abc1234");
+  const Planned p = Plan(m, alice, env_, &authorizer_, clock_.Now());
+  const Reply first = slow.Decided(m, alice, p, "step up", nullptr);
+  EXPECT_EQ(first.text, "starting arn:aws:ec2:eu-west-1:111111111111:instance/i-0abc1234");
+  // A second one waits in the queue.
+  const Reply second = slow.Decided(m, alice, p, "step up", nullptr);
+  EXPECT_THAT(second.text, HasSubstr("starting"));
+  executor.Open();
+  work.Shutdown();
+  // The requester heard the progress and both results, through the notifier.
+  EXPECT_THAT(told_,
+              ::testing::Contains(std::make_pair(std::string("U1"), std::string("half way"))));
+  EXPECT_EQ(std::count(told_.begin(), told_.end(),
+                       std::make_pair(std::string("U1"), std::string("started i-0abc1234"))),
+            2);
+  // Each run recorded its outcome with the role session and the output.
+  ASSERT_EQ(audit_.records().size(), 2u);
+  for (const audit::Record& r : audit_.records()) {
+    EXPECT_EQ(r.kind, audit::RecordKind::kOutcome);
+    EXPECT_EQ(r.result, "ok");
+    EXPECT_THAT(r.reason, HasSubstr("role session arn:aws:sts::111111111111:assumed-role/ops/"));
+    EXPECT_EQ(r.output.bytes, "stopped -> pending");
+  }
+  // After shutdown the pool refuses: the asker hears "busy" and the refusal is recorded.
+  const Reply busy = slow.Decided(m, alice, p, "step up", nullptr);
+  EXPECT_THAT(busy.text, HasSubstr("busy"));
+  ASSERT_EQ(audit_.records().size(), 3u);
+  EXPECT_EQ(audit_.records().back().result, "refused");
 }
 
 class ApprovalTest : public AuthorizerTest {

@@ -36,7 +36,8 @@ Reply Dispatcher::Decided(const Message& message, const Principal& principal,
       return Run({action, decision, principal.Id(),
                   principal.email.empty() ? principal.subject : principal.email,
                   message.correlation_id, message.platform, message.workspace_id,
-                  message.reply_to.channel_id, message.user_id});
+                  message.reply_to.channel_id, message.user_id, message.reply_to.thread_id,
+                  nullptr});
     case policy::Decision::Effect::kNeedsApproval:
       break;
   }
@@ -129,9 +130,9 @@ Dispatcher::VoteOutcome Dispatcher::Vote(const Message& message, std::string_vie
   out.for_voter = VoteReply(v);
   if (v.outcome == VoteResult::Outcome::kApproved) {
     const PendingAction& p = *v.pending;
-    out.for_requester = Run({p.action, v.decision, p.request.principal.id,
-                             p.request.principal.user, p.correlation_id, p.platform,
-                             p.workspace, p.channel, p.user_id});
+    out.for_requester =
+        Run({p.action, v.decision, p.request.principal.id, p.request.principal.user,
+             p.correlation_id, p.platform, p.workspace, p.channel, p.user_id, p.thread, nullptr});
     out.for_requester.text =
         "Request " + v.request->id + " was approved. " + out.for_requester.text;
     out.for_voter.Note("The requester was told.");
@@ -184,11 +185,15 @@ void Dispatcher::SweepApprovals() {
   }
 }
 
+Reply Executor::Started(const ExecContext& context) {
+  return Say("Working on it: " + context.action.action + " on " + context.action.resource +
+             ". You will get the result here.");
+}
+
 Reply Dispatcher::Run(const ExecContext& context) {
   const ActionRequest& action = context.action;
   const policy::Decision& decision = context.decision;
-  const core::Clock::WallTime now = deps_.clock->Now();
-  if (auto used = deps_.authorizer->RecordUse(decision, now); !used) {
+  if (auto used = deps_.authorizer->RecordUse(decision, deps_.clock->Now()); !used) {
     deps_.log->Error("policy.rate_record_failed", {{"error", used.error().message},
                                                    {"correlation_id", context.correlation_id}});
   }
@@ -200,17 +205,71 @@ Reply Dispatcher::Run(const ExecContext& context) {
     }
   }
   ExecResult result;
-  if (executor != nullptr) {
-    result = executor->Run(context);
-  } else {
+  if (executor == nullptr) {
     const std::string service = action.action.substr(0, action.action.find(':'));
     result.reply = NoExecutorReply(decision, action);
     result.result = "not_run";
     result.reason = "no executor for '" + service + "' is configured";
+  } else if (executor->Slow() && deps_.slow_work != nullptr) {
+    // The job owns copies of everything the context points to: the caller's objects are
+    // gone by the time a worker runs it.
+    struct Job {
+      ActionRequest action;
+      policy::Decision decision;
+      PendingAction to;
+      std::string principal_id, principal_name;
+    };
+    auto job = std::make_shared<Job>();
+    job->action = action;
+    job->decision = decision;
+    job->to.action = action;
+    job->to.correlation_id = context.correlation_id;
+    job->to.platform = context.platform;
+    job->to.workspace = context.workspace;
+    job->to.channel = context.channel;
+    job->to.thread = context.thread;
+    job->to.user_id = context.user_id;
+    job->principal_id = context.principal_id;
+    job->principal_name = context.principal_name;
+    const bool posted = deps_.slow_work->Post([this, executor, job] {
+      const PendingAction& to = job->to;
+      ExecContext ctx{
+          job->action, job->decision, job->principal_id, job->principal_name, to.correlation_id,
+          to.platform, to.workspace,  to.channel,        to.user_id,          to.thread,
+          nullptr};
+      ctx.progress = [this, job](const Reply& r) { Tell(job->to, r); };
+      ExecResult done = executor->Run(ctx);
+      RecordOutcome(ctx, done);
+      Tell(job->to, done.reply);
+    });
+    if (posted) {
+      return executor->Started(context);
+    }
+    result.reply =
+        Say("opsgate is busy with other cloud actions right now; nothing was done. "
+            "Try again in a minute.");
+    result.result = "refused";
+    result.reason = "busy: the action queue is full";
+  } else {
+    result = executor->Run(context);
   }
+  RecordOutcome(context, result);
+  return std::move(result.reply);
+}
+
+void Dispatcher::Tell(const PendingAction& to, const Reply& reply) const {
+  if (deps_.notifier == nullptr || !deps_.notifier->Notify(to, reply)) {
+    deps_.log->Warn("action.requester_not_told",
+                    {{"platform", to.platform}, {"correlation_id", to.correlation_id}});
+  }
+}
+
+void Dispatcher::RecordOutcome(const ExecContext& context, const ExecResult& result) {
+  const ActionRequest& action = context.action;
+  const policy::Decision& decision = context.decision;
   audit::Record r;
   r.kind = audit::RecordKind::kOutcome;
-  r.timestamp_ms = UnixMillis(now);
+  r.timestamp_ms = UnixMillis(deps_.clock->Now());
   r.correlation_id = context.correlation_id;
   r.platform = context.platform;
   r.workspace = context.workspace;
@@ -224,12 +283,17 @@ Reply Dispatcher::Run(const ExecContext& context) {
   r.statement = decision.statement;
   r.result = result.result;
   r.reason = result.reason;
+  if (!result.session.empty()) {
+    r.reason += (r.reason.empty() ? "" : "; ") + std::string("role session ") + result.session;
+  }
   if (decision.session_duration) {
     r.reason += (r.reason.empty() ? "" : "; ") + std::string("session ") +
                 std::to_string(decision.session_duration->count()) + "s";
   }
+  if (!result.output.empty()) {
+    r.output = audit::Field::Plain(result.output);
+  }
   deps_.audit->Append(std::move(r), [](core::Result<uint64_t>) {});
-  return std::move(result.reply);
 }
 
 }  // namespace opsgate::pipeline

@@ -13,10 +13,15 @@
 //                         return std::string("the approvers in #ops-approvals");
 //                       });
 //
-// No executor exists yet for any service (the AWS issue adds them): an allowed action
-// is answered "allowed, not run" and its outcome is recorded as such.
+// An allowed action without an executor is answered "allowed, not run" and its outcome
+// is recorded as such. A slow executor (AWS) runs on `slow_work` (a bounded pool): the
+// asker is answered at once with Executor::Started(), and the result reaches them
+// through the Notifier, after its outcome record; a full pool answers "busy" and
+// records the refusal. Without `slow_work` every executor runs on the calling thread.
 //
-// Thread-safety: safe to share; callbacks run on the calling thread.
+// Thread-safety: safe to share; callbacks run on the calling thread, or on a `slow_work`
+// worker for slow executors (so `slow_work` must be shut down before the dispatcher
+// is destroyed).
 #pragma once
 
 #include <functional>
@@ -27,6 +32,7 @@
 
 #include "opsgate/audit/sink.h"
 #include "opsgate/core/clock.h"
+#include "opsgate/core/work_queue.h"
 #include "opsgate/pipeline/approvals.h"
 #include "opsgate/pipeline/authorizer.h"
 #include "opsgate/pipeline/executor.h"
@@ -81,6 +87,7 @@ class Dispatcher {
     const core::Clock* clock = nullptr;
     telemetry::Logger* log = nullptr;
     const Notifier* notifier = nullptr;  // null: requesters are not told about votes
+    core::WorkQueue* slow_work = nullptr;  // null: slow executors run on the caller's thread
   };
   // Shows an approval request to the approvers; returns where, for the requester
   // ("the approvers' channel"). Empty: it could not be shown.
@@ -118,10 +125,12 @@ class Dispatcher {
   void SweepApprovals();
 
  private:
-  // Runs an allowed action (today: none can run) and audits its outcome.
   // Runs an allowed action with its executor (or answers that none exists), records
   // its rate-cap use and its outcome.
   Reply Run(const ExecContext& context);
+  void RecordOutcome(const ExecContext& context, const ExecResult& result);
+  // Tells the requester (Notifier), or logs that nobody could be told.
+  void Tell(const PendingAction& to, const Reply& reply) const;
 
   Deps deps_;
   std::vector<std::pair<std::string, Executor*>> executors_;
