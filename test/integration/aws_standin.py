@@ -197,6 +197,9 @@ class Standin:
         self.transition_polls = int(state.get("transition_polls", 2))
         self.max_skew = int(state.get("max_skew_seconds", 900))
         self.require_policy = bool(state.get("require_session_policy", False))
+        # Test-only: /_standin/state also lists each issued session's secret key and
+        # token, so a test can assert they never appear in opsgate's logs and records.
+        self.reveal_secrets = bool(state.get("reveal_session_secrets", False))
         self.sessions = {}
         self.calls = []
         self.injections = []
@@ -229,7 +232,9 @@ class Standin:
                 "sessions": [{"access_key_id": k, "role_arn": s["role_arn"],
                               "session_name": s["session_name"],
                               "source_identity": s["source_identity"], "tags": s["tags"],
-                              "policy": s["policy"], "expiration": iso(s["expires"])}
+                              "policy": s["policy"], "expiration": iso(s["expires"]),
+                              **({"secret_access_key": s["secret"],
+                                  "session_token": s["token"]} if self.reveal_secrets else {})}
                              for k, s in self.sessions.items()],
                 "clock_offset_seconds": self.clock_offset,
             }

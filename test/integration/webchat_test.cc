@@ -456,7 +456,8 @@ class WebChatAws : public WebChatEndToEnd {
         {"id": "i-0def5678", "state": "running", "type": "t3.micro", "name": "web-2",
          "region": "eu-west-1", "private_ip": "10.0.0.6"}],
       "groups": [], "ip_sets": [], "alarms": [], "transition_polls": 1,
-      "max_skew_seconds": 300, "require_session_policy": true})";
+      "max_skew_seconds": 300, "require_session_policy": true,
+      "reveal_session_secrets": true})";
     if (auto error = aws_->Start(state)) {
       FAIL() << *error;
     }
@@ -592,12 +593,20 @@ TEST_F(WebChatAws, StopRunsUnderASessionNarrowedToThatInstance) {
   EXPECT_EQ(RunOpsgate({"audit", "verify", "--config", config}).exit_code, 0);
 
   // No secret key, session token or signature anywhere we wrote.
+  // The base secret and every session's secret key and token (the stand-in reveals them
+  // to tests only).
   std::vector<std::string> secrets = {kSecret};
+  const json::object final_state = json::parse(aws_->Get("/_standin/state")).as_object();
+  for (const json::value& session : final_state.at("sessions").as_array()) {
+    secrets.emplace_back(session.at("secret_access_key").as_string());
+    secrets.emplace_back(session.at("session_token").as_string());
+  }
+  EXPECT_GE(secrets.size(), 3u);
   server_->Signal(SIGTERM);
   server_->Wait(20s);
   const std::string everything = server_->Stderr() + server_->Stdout() + shown.out + r;
   for (const std::string& secret : secrets) {
-    EXPECT_EQ(everything.find(secret), std::string::npos) << "secret leaked";
+    EXPECT_EQ(everything.find(secret), std::string::npos) << "a secret leaked";
   }
   EXPECT_EQ(everything.find("Signature="), std::string::npos);
   EXPECT_EQ(everything.find("X-Amz-Security-Token"), std::string::npos);

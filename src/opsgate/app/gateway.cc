@@ -742,6 +742,13 @@ core::Status Gateway::Reload() {
   if (fresh->intents.file != old->intents.file) {
     needs_restart.emplace_back("intents.file");
   }
+  const auto& fw = fresh->aws;
+  const auto& ow = old->aws;
+  if (fw.enabled != ow.enabled || fw.region != ow.region || fw.account != ow.account ||
+      fw.roles != ow.roles || fw.waf_ipv4 != ow.waf_ipv4 || fw.waf_ipv6 != ow.waf_ipv6 ||
+      fw.resize_timeout != ow.resize_timeout || fw.workers != ow.workers || fw.queue != ow.queue) {
+    needs_restart.emplace_back("aws");
+  }
   const auto& fb = fresh->policy.break_glass;
   const auto& ob = old->policy.break_glass;
   if (fb.max_duration != ob.max_duration || fb.default_duration != ob.default_duration ||

@@ -146,6 +146,24 @@ policy:
 # intents.file the built-in default catalogue is used; intents.yaml starts as a copy of it.
 intents:
   file: intents.yaml
+
+# AWS actions (docs/aws.md). Credentials, region and endpoints come from the environment
+# as for the AWS CLI (AWS_PROFILE, AWS_ACCESS_KEY_ID, web identity, instance roles;
+# AWS_REGION; AWS_ENDPOINT_URL). Every call runs under a session opsgate assumes for it,
+# narrowed to that one action on that one resource; map actions to the roles to assume.
+# AWS stays off until a role is mapped.
+# aws:
+#   region: eu-west-1
+#   roles:
+#     "ec2:*": arn:aws:iam::111111111111:role/opsgate-ec2
+#     "autoscaling:*": arn:aws:iam::111111111111:role/opsgate-scaling
+#     "wafv2:*": arn:aws:iam::111111111111:role/opsgate-waf
+#     "cloudwatch:*": arn:aws:iam::111111111111:role/opsgate-read
+#   waf:
+#     ip_set: {name: blocked-ips, id: a1b2c3d4-5678-90ab-cdef-EXAMPLE11111}
+#   resize_timeout: 15m   # how long a resize waits for the instance to stop
+#   workers: 4            # AWS actions at once; up to `queue` more wait, then "busy"
+#   queue: 64
 )";
 }
 

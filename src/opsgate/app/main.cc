@@ -22,7 +22,11 @@ int main(int argc, char** argv) {
       "First run: `opsgate serve` with no options creates ./opsgate-data (config, SQLite "
       "store, development certificate and keys) and serves https://127.0.0.1:8443.\n"
       "Signals while serving: SIGHUP reloads the config, TLS certificate and policy file and "
-      "retrains the classifier; SIGTERM/SIGINT drain in-flight requests and exit.");
+      "retrains the classifier; SIGTERM/SIGINT drain in-flight requests, finish the AWS "
+      "actions under way and exit.\n"
+      "AWS: credentials, region and endpoints from the environment as for the AWS CLI "
+      "(AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL...); the config's aws "
+      "section maps actions to the roles assumed for them (docs/aws.md).");
 
   ServeOptions serve;
   auto* serve_cmd = app.add_subcommand("serve", "Serve HTTPS: health, readiness, metrics and "
