@@ -23,17 +23,7 @@ ApiResult<T> Local(core::Error e) {
 }
 
 core::Result<XmlElement> ParseRoot(std::string_view body, std::string_view operation) {
-  const std::string where = "autoscaling " + std::string(operation) + " response";
-  auto doc = ParseXml(body);
-  if (!doc) {
-    return core::Fail(core::DataLoss(where + ": " + doc.error().message));
-  }
-  const std::string want = std::string(operation) + "Response";
-  if (doc->name != want) {
-    return core::Fail(core::DataLoss(where + ": unexpected root element <" + doc->name +
-                                     ">, expected <" + want + ">"));
-  }
-  return doc;
+  return ParseResponseDocument(body, "autoscaling", operation);
 }
 
 bool ParseInt(std::string_view s, int& out) {

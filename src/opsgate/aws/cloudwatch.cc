@@ -29,13 +29,9 @@ ApiResult<T> Local(core::Error e) {
 
 core::Result<DescribeAlarmsPage> ParseDescribeAlarms(std::string_view body) {
   const std::string where = std::string(kWhere) + " response: ";
-  auto doc = ParseXml(body);
+  auto doc = ParseResponseDocument(body, "monitoring", "DescribeAlarms");
   if (!doc) {
-    return core::Fail(core::DataLoss(where + doc.error().message));
-  }
-  if (doc->name != "DescribeAlarmsResponse") {
-    return core::Fail(core::DataLoss(where + "unexpected root element <" + doc->name +
-                                     ">, expected <DescribeAlarmsResponse>"));
+    return core::Fail(doc.error());
   }
   const XmlElement* result = doc->Child("DescribeAlarmsResult");
   if (result == nullptr) {

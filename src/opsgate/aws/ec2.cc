@@ -34,17 +34,7 @@ const std::set<std::string, std::less<>>& KnownStates() {
 }
 
 core::Result<XmlElement> ParseRoot(std::string_view body, std::string_view operation) {
-  const std::string where = "ec2 " + std::string(operation) + " response";
-  auto doc = ParseXml(body);
-  if (!doc) {
-    return core::Fail(core::DataLoss(where + ": " + doc.error().message));
-  }
-  const std::string want = std::string(operation) + "Response";
-  if (doc->name != want) {
-    return core::Fail(core::DataLoss(where + ": unexpected root element <" + doc->name +
-                                     ">, expected <" + want + ">"));
-  }
-  return doc;
+  return ParseResponseDocument(body, "ec2", operation);
 }
 
 template <class T>

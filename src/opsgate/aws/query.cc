@@ -193,6 +193,21 @@ bool IsThrottlingCode(std::string_view code) {
   return false;
 }
 
+core::Result<XmlElement> ParseResponseDocument(std::string_view body, std::string_view service,
+                                               std::string_view operation) {
+  const std::string where = std::string(service) + " " + std::string(operation) + " response";
+  auto doc = ParseXml(body);
+  if (!doc) {
+    return core::Fail(core::DataLoss(where + ": " + doc.error().message));
+  }
+  const std::string want = std::string(operation) + "Response";
+  if (doc->name != want) {
+    return core::Fail(core::DataLoss(where + ": unexpected root element <" + doc->name +
+                                     ">, expected <" + want + ">"));
+  }
+  return doc;
+}
+
 QueryError ParseQueryError(int http_status, std::string_view body) {
   QueryError e;
   e.http_status = http_status;

@@ -30,7 +30,9 @@
 #include <utility>
 #include <vector>
 
+#include "opsgate/aws/xml.h"
 #include "opsgate/core/clock.h"
+#include "opsgate/core/result.h"
 
 namespace opsgate::aws {
 
@@ -116,5 +118,11 @@ QueryError ParseJsonError(int http_status, std::string_view body,
                           std::string_view error_type_header = {});
 
 bool IsThrottlingCode(std::string_view code);
+
+// The document of a 200 answer to `operation`, whose root must be <OperationResponse>.
+// kDataLoss ("<service> <operation> response: ...") for anything else.
+[[nodiscard]] core::Result<XmlElement> ParseResponseDocument(std::string_view body,
+                                                             std::string_view service,
+                                                             std::string_view operation);
 
 }  // namespace opsgate::aws
