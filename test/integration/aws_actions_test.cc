@@ -203,6 +203,16 @@ TEST_F(AwsActionsTest, DescribeAndAlarmsSummarise) {
   EXPECT_EQ(one.output.find("i-0def5678"), std::string::npos) << one.output;
   ExecResult all = Run("ec2:DescribeInstances", {});
   EXPECT_NE(all.output.find("i-0def5678 (batch-1) stopped"), std::string::npos) << all.output;
+  // By Name tag and by state.
+  ExecResult named = Run("ec2:DescribeInstances", {{"name", "batch-1"}});
+  EXPECT_NE(named.output.find("i-0def5678"), std::string::npos) << named.output;
+  EXPECT_EQ(named.output.find("i-0abc1234"), std::string::npos) << named.output;
+  ExecResult stopped = Run("ec2:DescribeInstances", {{"state", "stopped"}});
+  EXPECT_NE(stopped.output.find("i-0def5678"), std::string::npos) << stopped.output;
+  EXPECT_EQ(stopped.output.find("i-0abc1234"), std::string::npos) << stopped.output;
+  ExecResult nonsense = Run("ec2:DescribeInstances", {{"state", "sleeping"}});
+  EXPECT_EQ(nonsense.result, "failed");
+  EXPECT_NE(nonsense.reply.text.find("sleeping"), std::string::npos) << nonsense.reply.text;
   // DescribeInstances has no resource-level permission: its session allows it on "*".
   EXPECT_EQ(Scopes("DescribeInstances").front(), R"(["ec2:DescribeInstances"] ["*"])");
 

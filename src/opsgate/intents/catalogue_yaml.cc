@@ -763,6 +763,9 @@ intents:
       - "list instances in {region}"
       - "is {instance_id} running"
       - "give me details about server {instance_id}"
+      - "show the instances named {name}"
+      - "find the instance called {name}"
+      - "list {state} instances"
     slots:
       - name: instance_id
         type: aws_instance_id
@@ -772,6 +775,16 @@ intents:
         type: aws_region
         required: false
         prompt: "Which region? (such as eu-west-1)"
+      # By Name tag and by state (pending, running, stopping, stopped, shutting-down,
+      # terminated): `ec2 describe name=web-1`, `ec2 describe state=stopped`.
+      - name: name
+        type: identifier
+        required: false
+        prompt: "Which Name tag?"
+      - name: state
+        type: identifier
+        required: false
+        prompt: "Which state? (running, stopped, pending, stopping, terminated)"
 
   - name: ec2.start
     description: Start a stopped EC2 instance.

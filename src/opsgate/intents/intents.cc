@@ -80,8 +80,17 @@ IntentSpec Ec2Describe() {
                   "list my instances",
                   "list instances in {region}",
                   "is {instance_id} running",
-                  "give me details about server {instance_id}"};
-  i.slots = {InstanceId(false), Region()};
+                  "give me details about server {instance_id}",
+                  "show the instances named {name}",
+                  "find the instance called {name}",
+                  "list {state} instances"};
+  // By Name tag and by state (pending, running, stopping, stopped, shutting-down,
+  // terminated; the EC2 client refuses others): identifiers, so free text fills them
+  // only after their cue words ("named", "called", "list ... instances").
+  i.slots = {InstanceId(false), Region(),
+             MakeSlot("name", SlotType::kIdentifier, false, "Which Name tag?"),
+             MakeSlot("state", SlotType::kIdentifier, false,
+                      "Which state? (running, stopped, pending, stopping, terminated)")};
   i.confirmation = Confirmation::kNone;
   i.action = "ec2:DescribeInstances";
   // Without an instance id the optional slot becomes '*': all instances of the region.
