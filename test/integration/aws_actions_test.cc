@@ -50,6 +50,11 @@ std::string StateJson() {
                 "metric": "CPUUtilization", "namespace": "AWS/EC2", "region": "eu-west-1"},
                {"name": "disk-ok", "state": "OK", "reason": "fine", "metric": "DiskFree",
                 "namespace": "CWAgent", "region": "eu-west-1"}],
+    "role_policies": {")" +
+         std::string(kRole) + R"(": {"Version": "2012-10-17", "Statement": [
+      {"Effect": "Allow", "NotAction": "ec2:RebootInstances", "Resource": "*"},
+      {"Effect": "Allow", "Action": "ec2:RebootInstances",
+       "Resource": "arn:aws:ec2:*:*:instance/i-0def5678"}]}},
     "transition_polls": 3, "max_skew_seconds": 300, "require_session_policy": true})";
 }
 
@@ -289,6 +294,19 @@ TEST_F(AwsActionsTest, ErrorsPeopleCanActOn) {
       << missing.reply.text;
   EXPECT_NE(missing.reason.find("InvalidInstanceID.NotFound"), std::string::npos);
 
+  // The role may not reboot i-0abc1234: the answer says exactly which permission is
+  // missing, decoded by STS under a session allowed only that.
+  ExecResult refused = Run("ec2:RebootInstances", {{"instance_id", "i-0abc1234"}});
+  EXPECT_EQ(refused.result, "failed");
+  EXPECT_NE(refused.reply.text.find(
+                "Missing permission: ec2:RebootInstances on "
+                "arn:aws:ec2:eu-west-1:111111111111:instance/i-0abc1234 (no policy allows it)"),
+            std::string::npos)
+      << refused.reply.text;
+  EXPECT_EQ(refused.reply.text.find("Encoded"), std::string::npos) << refused.reply.text;
+  EXPECT_EQ(Scopes("DecodeAuthorizationMessage"),
+            std::vector<std::string>{R"(["sts:DecodeAuthorizationMessage"] ["*"])"});
+
   ExecResult wrong_state = Run("ec2:RebootInstances", {{"instance_id", "i-0def5678"}});
   EXPECT_EQ(wrong_state.result, "failed");
   EXPECT_NE(wrong_state.reply.text.find("not in a state that allows this"), std::string::npos)
@@ -330,7 +348,8 @@ TEST_F(AwsActionsTest, ErrorsPeopleCanActOn) {
   EXPECT_NE(no_role.reply.text.find("aws.roles"), std::string::npos) << no_role.reply.text;
 
   // Nothing secret in any answer or log line.
-  for (const ExecResult* r : {&missing, &wrong_state, &throttled, &gave_up, &skewed, &no_role}) {
+  for (const ExecResult* r :
+       {&missing, &refused, &wrong_state, &throttled, &gave_up, &skewed, &no_role}) {
     EXPECT_EQ(r->reply.text.find(kSecret), std::string::npos);
     EXPECT_EQ(r->reason.find(kSecret), std::string::npos);
   }

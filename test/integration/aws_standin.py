@@ -197,6 +197,10 @@ class Standin:
         self.transition_polls = int(state.get("transition_polls", 2))
         self.max_skew = int(state.get("max_skew_seconds", 900))
         self.require_policy = bool(state.get("require_session_policy", False))
+        self.encoded = {}  # encoded authorization failure message -> its decoded context
+        # Optional identity policies of the roles ({role_arn: policy}); a session may do
+        # only what both its role's policy (when given) and its session policy allow.
+        self.role_policies = dict(state.get("role_policies", {}))
         # Test-only: /_standin/state also lists each issued session's secret key and
         # token, so a test can assert they never appear in opsgate's logs and records.
         self.reveal_secrets = bool(state.get("reveal_session_secrets", False))
@@ -743,6 +747,13 @@ class Handler(BaseHTTPRequestHandler):
         proto = PROTOCOL[ctx.service]
         if proto == "ec2":
             encoded = base64.b64encode(os.urandom(48)).decode()
+            # What sts:DecodeAuthorizationMessage will tell about this refusal.
+            with self.st.lock:
+                self.st.encoded[encoded] = {
+                    "allowed": False, "explicitDeny": bool(explicit),
+                    "matchedStatements": {"items": []}, "failures": {"items": []},
+                    "context": {"principal": {"arn": ctx.principal}, "action": action,
+                                "resource": resource, "conditions": {"items": []}}}
             raise AwsError(403, "UnauthorizedOperation",
                            "You are not authorized to perform this operation. " + msg +
                            ". Encoded authorization failure message: " + encoded)
@@ -757,6 +768,11 @@ class Handler(BaseHTTPRequestHandler):
             if ctx.service == "sts":
                 return
             self.deny(ctx, action, resources[0] if resources else "*", base=True)
+        role_policy = self.st.role_policies.get(s["role_arn"])
+        if role_policy is not None:
+            for r in resources or ["*"]:
+                if policy_decision(role_policy, action, r) != "allow":
+                    self.deny(ctx, action, r, base=True)
         pol = s["policy"]
         if pol is None:
             if self.st.require_policy:
@@ -875,6 +891,21 @@ def sts_get_caller_identity(h, ctx, p):
         "<UserId>%s</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata>"
         "<RequestId>%s</RequestId></ResponseMetadata></GetCallerIdentityResponse>" % (
             STS_NS, x(arn), x(uid), st.account, ctx.request_id))
+
+
+def sts_decode_authorization_message(h, ctx, p):
+    h.authorize(ctx, "sts:DecodeAuthorizationMessage", ["*"])
+    encoded = p.get("EncodedMessage", "")
+    with h.st.lock:
+        decoded = h.st.encoded.get(encoded)
+    if decoded is None:
+        raise AwsError(400, "InvalidAuthorizationMessageException",
+                       "The authorization message is not valid.")
+    return 200, "text/xml", (
+        "<DecodeAuthorizationMessageResponse xmlns=\"%s\"><DecodeAuthorizationMessageResult>"
+        "<DecodedMessage>%s</DecodedMessage></DecodeAuthorizationMessageResult><ResponseMetadata>"
+        "<RequestId>%s</RequestId></ResponseMetadata></DecodeAuthorizationMessageResponse>" % (
+            STS_NS, x(json.dumps(decoded)), ctx.request_id))
 
 
 # ---- EC2 ----------------------------------------------------------------------------------
@@ -1319,7 +1350,8 @@ def cw_describe_alarms(h, ctx, p):
 
 
 SERVICES = {
-    "sts": {"AssumeRole": sts_assume_role, "GetCallerIdentity": sts_get_caller_identity},
+    "sts": {"AssumeRole": sts_assume_role, "GetCallerIdentity": sts_get_caller_identity,
+            "DecodeAuthorizationMessage": sts_decode_authorization_message},
     "ec2": {
         "DescribeInstances": ec2_describe_instances,
         "StartInstances": lambda h, c, p: ec2_change_state("StartInstances", h, c, p),

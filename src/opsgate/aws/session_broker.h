@@ -17,8 +17,8 @@
 //   // s->credentials sign the call; s->assumed_role_arn / s->session_name go to audit.
 //
 // Wildcards: a resource containing '*' or '?' is refused unless the action's name starts
-// with Describe, List or Get (read actions, several of which AWS only authorizes on "*",
-// e.g. ec2:DescribeInstances).
+// with Describe, List or Get, or is sts:DecodeAuthorizationMessage (read actions, several
+// of which AWS only authorizes on "*", e.g. ec2:DescribeInstances).
 //
 // Caching: sessions are keyed by (role, action, resource, principal_id). A cached session
 // is returned only when it was made for exactly that scope, has at least `min_remaining`
@@ -160,7 +160,8 @@ std::chrono::seconds ClampSessionDuration(std::chrono::seconds d);
 // 2..64 characters of [A-Za-z0-9_+=,.@-].
 bool IsValidSessionName(std::string_view s);
 
-// True for "service:Describe*", "service:List*", "service:Get*".
+// True for "service:Describe*", "service:List*", "service:Get*" and
+// "sts:DecodeAuthorizationMessage" (read-only, authorized on "*" only).
 bool IsReadAction(std::string_view action);
 
 // The AssumeRoleRequest Get sends for `request` (validated; kInvalidArgument naming the

@@ -254,6 +254,8 @@ TEST(BuildAssumeRoleRequestTest, WildcardRule) {
   EXPECT_TRUE(IsReadAction("ec2:DescribeInstances"));
   EXPECT_TRUE(IsReadAction("s3:ListBucket"));
   EXPECT_TRUE(IsReadAction("s3:GetObject"));
+  EXPECT_TRUE(IsReadAction("sts:DecodeAuthorizationMessage"));
+  EXPECT_FALSE(IsReadAction("sts:DecodeSomethingElse"));
   EXPECT_FALSE(IsReadAction("ec2:StopInstances"));
   EXPECT_FALSE(IsReadAction("ec2:Describe"));
 

@@ -1,6 +1,7 @@
 // File: opsgate/aws/sts.cc
 #include "opsgate/aws/sts.h"
 
+#include <boost/json.hpp>
 #include <charconv>
 
 #include "opsgate/aws/endpoints.h"
@@ -334,6 +335,75 @@ core::Result<AssumedRole> SigV4StsClient::AssumeRoleWithWebIdentityDetailed(
                                   parsed.error().message + " (role " + request.role_arn + ")"});
   }
   return parsed;
+}
+
+ApiResult<std::string> DecodeAuthorizationMessage(const ApiClient& api, std::string_view region,
+                                                  const Credentials& credentials,
+                                                  std::string_view encoded) {
+  QueryParams p;
+  p.Add("EncodedMessage", std::string(encoded));
+  auto body = api.Call(ApiCall::Query("sts", std::string(region), "DecodeAuthorizationMessage",
+                                      EncodeQuery("DecodeAuthorizationMessage", kStsVersion, p)),
+                       credentials);
+  if (!body) {
+    return tl::unexpected(body.error());
+  }
+  auto doc = ParseResponseDocument(*body, "sts", "DecodeAuthorizationMessage");
+  if (!doc) {
+    return tl::unexpected(LocalApiError(doc.error()));
+  }
+  const XmlElement* decoded = doc->Find("DecodeAuthorizationMessageResult/DecodedMessage");
+  if (decoded == nullptr) {
+    return tl::unexpected(LocalApiError(
+        core::DataLoss("sts DecodeAuthorizationMessage response: no DecodedMessage element")));
+  }
+  return std::string(decoded->text);
+}
+
+std::string_view EncodedAuthorizationMessage(std::string_view aws_message) {
+  constexpr std::string_view kMarker = "Encoded authorization failure message:";
+  const size_t at = aws_message.find(kMarker);
+  if (at == std::string_view::npos) {
+    return {};
+  }
+  std::string_view rest = aws_message.substr(at + kMarker.size());
+  while (!rest.empty() && rest.front() == ' ') {
+    rest.remove_prefix(1);
+  }
+  const size_t end = rest.find_first_of(" \t\r\n");
+  return rest.substr(0, end);
+}
+
+std::string DescribeDecodedAuthorization(std::string_view decoded_json) {
+  boost::system::error_code ec;
+  boost::json::parse_options options;
+  options.max_depth = 32;
+  const boost::json::value v = boost::json::parse(decoded_json, ec, {}, options);
+  if (ec || !v.is_object()) {
+    return "";
+  }
+  const boost::json::object& o = v.get_object();
+  const boost::json::value* context = o.if_contains("context");
+  if (context == nullptr || !context->is_object()) {
+    return "";
+  }
+  auto text = [&](const char* key) -> std::string {
+    const boost::json::value* f = context->get_object().if_contains(key);
+    return f != nullptr && f->is_string() ? std::string(f->get_string()) : std::string();
+  };
+  const std::string action = text("action");
+  if (action.empty()) {
+    return "";
+  }
+  std::string out = action;
+  if (const std::string resource = text("resource"); !resource.empty()) {
+    out += " on " + resource;
+  }
+  const boost::json::value* deny = o.if_contains("explicitDeny");
+  out += deny != nullptr && deny->is_bool() && deny->get_bool()
+             ? " (an explicit deny in a policy matched)"
+             : " (no policy allows it)";
+  return out;
 }
 
 }  // namespace opsgate::aws

@@ -31,6 +31,7 @@
 #include <string>
 #include <string_view>
 
+#include "opsgate/aws/api_client.h"
 #include "opsgate/aws/credentials.h"
 #include "opsgate/aws/query.h"
 #include "opsgate/aws/shared_config.h"
@@ -78,6 +79,24 @@ class SigV4StsClient final : public StsClient {
   const core::Clock& clock_;
   std::string region_;
 };
+
+// sts:DecodeAuthorizationMessage: the JSON AWS encoded in an UnauthorizedOperation
+// message (the denied action, resource, whether an explicit deny matched), made through
+// `api` with `credentials` (a session allowed to decode). Errors as ApiClient's;
+// kDataLoss for an answer without DecodedMessage.
+[[nodiscard]] ApiResult<std::string> DecodeAuthorizationMessage(const ApiClient& api,
+                                                                std::string_view region,
+                                                                const Credentials& credentials,
+                                                                std::string_view encoded);
+
+// The encoded part of an UnauthorizedOperation message ("... Encoded authorization failure
+// message: <token>"), or "" when there is none.
+std::string_view EncodedAuthorizationMessage(std::string_view aws_message);
+
+// What a decoded message says was refused: "ec2:StopInstances on arn:aws:ec2:... (no
+// policy allows it)" or "(an explicit deny in a policy matched)"; "" when `decoded_json`
+// does not say.
+std::string DescribeDecodedAuthorization(std::string_view decoded_json);
 
 // ---- Pieces exposed for tests ----------------------------------------------------------
 

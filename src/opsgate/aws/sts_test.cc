@@ -300,5 +300,22 @@ TEST_F(StsTest, LocalValidation) {
   EXPECT_FALSE(no_region.AssumeRole(Request(), Caller(false)));
 }
 
+TEST(AuthorizationMessageTest, FindsTheEncodedPartAndSaysWhatWasRefused) {
+  EXPECT_EQ(EncodedAuthorizationMessage(
+                "You are not authorized to perform this operation. Encoded authorization "
+                "failure message: AbC+/12= trailing"),
+            "AbC+/12=");
+  EXPECT_EQ(EncodedAuthorizationMessage("You are not authorized to perform this operation."), "");
+  EXPECT_EQ(DescribeDecodedAuthorization(
+                R"({"allowed":false,"explicitDeny":false,"context":{"action":"ec2:StopInstances",)"
+                R"("resource":"arn:aws:ec2:eu-west-1:1:instance/i-1"}})"),
+            "ec2:StopInstances on arn:aws:ec2:eu-west-1:1:instance/i-1 (no policy allows it)");
+  EXPECT_EQ(DescribeDecodedAuthorization(
+                R"({"explicitDeny":true,"context":{"action":"ec2:StopInstances"}})"),
+            "ec2:StopInstances (an explicit deny in a policy matched)");
+  EXPECT_EQ(DescribeDecodedAuthorization("not json"), "");
+  EXPECT_EQ(DescribeDecodedAuthorization(R"({"context":{}})"), "");
+}
+
 }  // namespace
 }  // namespace opsgate::aws

@@ -96,7 +96,8 @@ std::string RoleMap::AccountOf(std::string_view role_arn) {
   return end == std::string_view::npos ? "" : std::string(role_arn.substr(at, end - at));
 }
 
-std::string AwsErrorText(const aws::ApiError& error, std::string_view what) {
+std::string AwsErrorText(const aws::ApiError& error, std::string_view what,
+                         std::string_view decoded_refusal) {
   const std::string w(what);
   const std::string& code = error.code;
   std::string ref = error.request_id.empty() ? "" : " (AWS request id " + error.request_id + ")";
@@ -113,8 +114,9 @@ std::string AwsErrorText(const aws::ApiError& error, std::string_view what) {
   }
   if (code == "UnauthorizedOperation" || code.starts_with("AccessDenied")) {
     std::string text = "AWS did not allow opsgate to " + w + ".";
-    const std::string detail = MissingPermission(error.aws_message);
-    if (!detail.empty()) {
+    if (!decoded_refusal.empty()) {
+      text += " Missing permission: " + std::string(decoded_refusal) + ".";
+    } else if (const std::string detail = MissingPermission(error.aws_message); !detail.empty()) {
       text += " AWS said: " + detail + ".";
     }
     return text + " Ask an AWS administrator to allow it for opsgate's role." + ref;
@@ -217,9 +219,29 @@ struct AwsActions::Impl {
     return "arn:aws:ec2:" + run.region + ":" + AccountFor(api_action) + ":instance/" + id;
   }
 
+  // For a refused call: what AWS's encoded authorization message says was missing,
+  // decoded by STS under a session allowed only that ("" when it cannot be decoded).
+  std::string DecodedRefusal(Run& run, const aws::ApiError& error) {
+    const std::string_view encoded = aws::EncodedAuthorizationMessage(error.aws_message);
+    if (encoded.empty()) {
+      return "";
+    }
+    auto creds = Session(run, "sts:DecodeAuthorizationMessage", "*");
+    if (!creds) {
+      return "";
+    }
+    auto decoded = aws::DecodeAuthorizationMessage(api, run.region, *creds, encoded);
+    if (!decoded) {
+      log.Info("aws.decode_refusal_failed", {{"correlation_id", run.ctx.correlation_id},
+                                             {"error", decoded.error().error.message}});
+      return "";
+    }
+    return aws::DescribeDecodedAuthorization(*decoded);
+  }
+
   ExecResult Failed(Run& run, const aws::ApiError& error, std::string_view what) {
     ExecResult r;
-    r.reply = Say(AwsErrorText(error, what));
+    r.reply = Say(AwsErrorText(error, what, DecodedRefusal(run, error)));
     r.result = "failed";
     r.reason = error.code.empty() ? error.error.message : error.code;
     if (!error.request_id.empty()) {

@@ -111,6 +111,9 @@ class AwsActions {
 };
 
 // The chat answer for an AWS error in `what` ("stop i-0abc1234"), with what to do.
-std::string AwsErrorText(const aws::ApiError& error, std::string_view what);
+// `decoded_refusal`: for UnauthorizedOperation, what sts:DecodeAuthorizationMessage said
+// was missing (DescribeDecodedAuthorization), when it could be decoded.
+std::string AwsErrorText(const aws::ApiError& error, std::string_view what,
+                         std::string_view decoded_refusal = {});
 
 }  // namespace opsgate::ops
