@@ -135,7 +135,7 @@ class AwsActionsTest : public ::testing::Test {
     policy::Decision decision;
     decision.effect = policy::Decision::Effect::kAllow;
     ExecContext ctx{request, decision, "local|alice", "alice", "corr-1", "webchat",
-                    "",      "",       "alice",       "",      nullptr};
+                    "",      "",       "alice",       "",      nullptr,  ""};
     ctx.progress = [this](const pipeline::Reply& r) { progress_.push_back(r.text); };
     pipeline::Executor* executor = actions_->ExecutorFor(action);
     EXPECT_NE(executor, nullptr) << action;
@@ -342,8 +342,8 @@ TEST_F(AwsActionsTest, ErrorsPeopleCanActOn) {
   request.action = "ec2:StopInstances";
   request.slots = {{"instance_id", "i-0abc1234"}};
   policy::Decision decision;
-  ExecContext ctx{request, decision, "local|alice", "alice", "c",    "webchat",
-                  "",      "",       "alice",       "",      nullptr};
+  ExecContext ctx{request, decision, "local|alice", "alice", "c",     "webchat",
+                  "",      "",       "alice",       "",      nullptr, ""};
   ExecResult no_role = limited.ExecutorFor("ec2:StopInstances")->Run(ctx);
   EXPECT_NE(no_role.reply.text.find("aws.roles"), std::string::npos) << no_role.reply.text;
 

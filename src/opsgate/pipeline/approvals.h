@@ -51,6 +51,9 @@ struct PendingAction {
   std::string channel;
   std::string thread;
   std::string user_id;
+  // Transient, never stored (EncodePendingAction leaves it out): the asking message's
+  // one-shot reply URL, for the result of an action started from it.
+  std::string response_url;
 };
 
 // A fresh id people can read aloud and type: 8 characters of Crockford's base32

@@ -36,8 +36,8 @@ Reply Dispatcher::Decided(const Message& message, const Principal& principal,
       return Run({action, decision, principal.Id(),
                   principal.email.empty() ? principal.subject : principal.email,
                   message.correlation_id, message.platform, message.workspace_id,
-                  message.reply_to.channel_id, message.user_id, message.reply_to.thread_id,
-                  nullptr});
+                  message.reply_to.channel_id, message.user_id, message.reply_to.thread_id, nullptr,
+                  message.reply_to.response_url});
     case policy::Decision::Effect::kNeedsApproval:
       break;
   }
@@ -130,9 +130,9 @@ Dispatcher::VoteOutcome Dispatcher::Vote(const Message& message, std::string_vie
   out.for_voter = VoteReply(v);
   if (v.outcome == VoteResult::Outcome::kApproved) {
     const PendingAction& p = *v.pending;
-    out.for_requester =
-        Run({p.action, v.decision, p.request.principal.id, p.request.principal.user,
-             p.correlation_id, p.platform, p.workspace, p.channel, p.user_id, p.thread, nullptr});
+    out.for_requester = Run({p.action, v.decision, p.request.principal.id, p.request.principal.user,
+                             p.correlation_id, p.platform, p.workspace, p.channel, p.user_id,
+                             p.thread, nullptr, ""});
     out.for_requester.text =
         "Request " + v.request->id + " was approved. " + out.for_requester.text;
     out.for_voter.Note("The requester was told.");
@@ -229,14 +229,14 @@ Reply Dispatcher::Run(const ExecContext& context) {
     job->to.channel = context.channel;
     job->to.thread = context.thread;
     job->to.user_id = context.user_id;
+    job->to.response_url = context.response_url;
     job->principal_id = context.principal_id;
     job->principal_name = context.principal_name;
     const bool posted = deps_.slow_work->Post([this, executor, job] {
       const PendingAction& to = job->to;
-      ExecContext ctx{
-          job->action, job->decision, job->principal_id, job->principal_name, to.correlation_id,
-          to.platform, to.workspace,  to.channel,        to.user_id,          to.thread,
-          nullptr};
+      ExecContext ctx{job->action,       job->decision, job->principal_id, job->principal_name,
+                      to.correlation_id, to.platform,   to.workspace,      to.channel,
+                      to.user_id,        to.thread,     nullptr,           to.response_url};
       ctx.progress = [this, job](const Reply& r) { Tell(job->to, r); };
       ExecResult done = executor->Run(ctx);
       RecordOutcome(ctx, done);

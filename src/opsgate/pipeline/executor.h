@@ -38,6 +38,9 @@ struct ExecContext {
   // Tells the requester how a slow action is going ("i-0abc1234 is stopping (20 s)").
   // Set by the dispatcher for slow executors; null otherwise.
   std::function<void(const Reply&)> progress;
+  // The asking message's one-shot reply URL (Slack response_url), if it had one: later
+  // messages may go there when the platform has no other way (no bot token).
+  std::string response_url;
 };
 
 struct ExecResult {

@@ -107,8 +107,8 @@ SlackConnector::SlackConnector(SlackSettings settings, ConnectorDeps& deps)
     counters_->reasons[i] = &counters_->rejections->With({kReasons[i]});
   }
   if (deps_.notifier != nullptr) {
-    // A requester on Slack hears about their approval request in the thread or channel
-    // they asked in.
+    // A requester on Slack hears about their approval request, and the result of a slow
+    // action (AWS), in the thread or channel they asked in.
     deps_.notifier->Register(
         "slack", [this](const pipeline::PendingAction& to, const pipeline::Reply& reply) {
           pipeline::Message m;
@@ -118,6 +118,13 @@ SlackConnector::SlackConnector(SlackSettings settings, ConnectorDeps& deps)
           m.reply_to.channel_id = to.channel.empty() ? to.user_id : to.channel;
           m.reply_to.thread_id = to.thread;
           SlackReply rendered = RenderReply(reply);
+          if (!settings_.bot_token && !to.response_url.empty()) {
+            // Without a bot token the asking command's response_url (valid 30 minutes,
+            // five posts) carries the result, seen by the asker as the first answer was.
+            m.reply_to.response_url = to.response_url;
+            ReplyToResponseUrl(m, rendered, to.correlation_id);
+            return;
+          }
           rendered.ephemeral = false;
           PostMessage(m, rendered, to.correlation_id);
         });

@@ -3,21 +3,21 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <cstdlib>
 #include <regex>
 #include <thread>
 
 #include "opsgate/connectors/slack/verifier.h"
+#include "opsgate/core/work_queue.h"
 #include "opsgate/http/client/fake_http_client.h"
 #include "opsgate/intents/classifier.h"
 #include "opsgate/intents/intents.h"
+#include "opsgate/redact/redactor.h"
 #include "opsgate/store/sqlite/sqlite_dialog_store.h"
 #include "opsgate/store/sqlite/sqlite_policy_store.h"
 #include "opsgate/store/sqlite/sqlite_seen_keys.h"
 #include "opsgate/store/sqlite/sqlite_store.h"
 #include "test/fakes/fake_clock.h"
-#include "opsgate/redact/redactor.h"
 #include "test/fakes/form_encode.h"
 
 namespace opsgate::connectors::slack {
@@ -705,6 +705,61 @@ statements:
   ASSERT_TRUE(WaitForRequests(3)) << Logs();
   body = http_.Requests()[2].body;
   EXPECT_NE(body.find("Which instance?"), std::string::npos) << body;
+}
+
+// An executor that calls out (AWS): slow, so it runs on the dispatcher's pool.
+class SlowStop final : public pipeline::Executor {
+ public:
+  bool Slow() const override { return true; }
+  pipeline::Reply Started(const pipeline::ExecContext& c) override {
+    return pipeline::Reply("Stopping " + c.action.slots.at("instance_id") + "...");
+  }
+  pipeline::ExecResult Run(const pipeline::ExecContext& c) override {
+    pipeline::ExecResult r;
+    r.reply =
+        pipeline::Reply("Stopped " + c.action.slots.at("instance_id") + ": running, now stopping.");
+    r.reply.Text(r.reply.text);
+    return r;
+  }
+};
+
+TEST_F(SlackPolicyTest, ASlowActionsResultUsesTheResponseUrlWithoutABotToken) {
+  auto stop = policy::ParsePolicy(R"(
+statements:
+  - {id: ops-stop, effect: allow, principals: {groups: [ops]}, actions: ["ec2:StopInstances"],
+     resources: ["*"]}
+)",
+                                  "test.yaml");
+  ASSERT_TRUE(stop.has_value());
+  holder_.Replace(std::make_shared<const policy::Policy>(std::move(*stop)));
+  core::WorkQueue work("aws", 1, 4);
+  pipeline::Dispatcher slow({&authorizer_, &desk_, &audit_, &clock_, &log_, &notifier_, &work});
+  SlowStop executor;
+  slow.Register("ec2:StopInstances", &executor);
+  deps_->dispatcher = &slow;
+  SlackSettings settings;
+  settings.signing_secret = core::Secret(std::string(kDocSecret));
+  settings.api_url = "https://slack.test/api";
+  settings.team_ids = {std::string(kTeam)};
+  connector_ = std::make_unique<SlackConnector>(std::move(settings), *deps_);
+  ASSERT_EQ(connector_->Handle(SignedForm(SlashBody("ec2 stop i-0abc1234"))).status, 200);
+  ASSERT_TRUE(WaitForCount(2)) << Logs();
+  work.Shutdown();
+  const auto requests = http_.Requests();
+  // The answer at once, then the result: both to the command's response_url.
+  EXPECT_EQ(requests[0].url, "https://hooks.slack.com/commands/T1DC2JH3J/1/abc");
+  EXPECT_NE(requests[0].body.find("Stopping i-0abc1234..."), std::string::npos) << requests[0].body;
+  EXPECT_EQ(requests[1].url, "https://hooks.slack.com/commands/T1DC2JH3J/1/abc");
+  EXPECT_NE(requests[1].body.find("Stopped i-0abc1234: running, now stopping."), std::string::npos)
+      << requests[1].body;
+  EXPECT_FALSE(requests[1].bearer_token.has_value());
+  // The outcome is on record after the decision.
+  bool outcome = false;
+  for (const auto& r : audit_.records()) {
+    outcome = outcome || (r.kind == audit::RecordKind::kOutcome && r.result == "ok" &&
+                          r.action == "ec2:StopInstances");
+  }
+  EXPECT_TRUE(outcome);
 }
 
 TEST_F(SlackConnectorTest, AnIdentityStoreFailureLeavesTheAskerUnlinked) {
