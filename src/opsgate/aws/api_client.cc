@@ -223,7 +223,7 @@ ApiResult<std::string> ApiClient::Call(const ApiCall& call, const Credentials& c
                                  " s from the response's Date header)";
         }
       }
-      if (!(error.throttling || resp->status >= 500)) {
+      if (!(error.throttling || (resp->status >= 500 && call.retry_server_errors))) {
         error.attempts = attempt;
         return tl::unexpected(std::move(error));
       }

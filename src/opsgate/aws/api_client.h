@@ -3,7 +3,8 @@
 // One signed AWS API call, the way every service client here makes it
 // (docs/aws.md#calling-aws): resolve the endpoint (endpoints.h), sign with SigV4
 // (sigv4.h), send, and turn a non-200 answer into an ApiError. Throttling
-// (Throttling, RequestLimitExceeded, HTTP 429, ...) and 5xx answers are retried with
+// (Throttling, RequestLimitExceeded, HTTP 429, ...) and 5xx answers (unless the call
+// says otherwise: ApiCall::retry_server_errors) are retried with
 // jittered exponential back-off ("full jitter": a random wait in [0, min(cap, base * 2^n)]),
 // at most `max_attempts` times in all.
 //
@@ -51,6 +52,10 @@ struct ApiCall {
   // Content-Type and, for JSON protocols, X-Amz-Target.
   HeaderList headers;
   bool json = false;
+  // Retry a 5xx answer. False for writes that may have been applied although AWS
+  // answered 5xx and whose repetition would be misread (a WAF update with a lock token
+  // that the first attempt already consumed); throttled calls are always retried.
+  bool retry_server_errors = true;
 
   // A Query/EC2 protocol call (body from EncodeQuery).
   static ApiCall Query(std::string service, std::string region, std::string operation,

@@ -212,6 +212,20 @@ TEST_F(ApiClientTest, ThrottledThenSucceeds) {
   EXPECT_EQ(sleeps_, ExpectedSleeps(2));
 }
 
+TEST_F(ApiClientTest, ServerErrorsOfWritesThatSayNoAreNotRetriedButThrottlingIs) {
+  ApiCall write = Ec2Call();
+  write.retry_server_errors = false;
+  http_.PushResponse(500, Ec2Error("InternalError", "An internal error has occurred"));
+  auto r = Client().Call(write, ApiCreds(false));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().attempts, 1);
+  EXPECT_EQ(http_.RequestCount(), 1u);
+  http_.PushResponse(503, Ec2Error("RequestLimitExceeded", "Request limit exceeded."));
+  http_.PushResponse(200, "ok");
+  EXPECT_TRUE(Client().Call(write, ApiCreds(false)));
+  EXPECT_EQ(http_.RequestCount(), 3u);
+}
+
 TEST_F(ApiClientTest, ServerErrorsAreRetried) {
   http_.PushResponse(500, Ec2Error("InternalError", "An internal error has occurred"));
   http_.PushResponse(200, "ok");

@@ -137,7 +137,11 @@ ApiResult<IpSet> Wafv2Client::GetIPSet(std::string_view region, const Credential
   req["Name"] = ref.name;
   req["Scope"] = ref.scope;
   req["Id"] = ref.id;
-  auto body = api_.Call(MakeCall(region, ref, kOp, req), credentials);
+  // A 5xx answer may follow an applied update: repeating it with the consumed lock token
+  // would fail and be misread as a race. The caller (ChangeIpSet) re-reads instead.
+  ApiCall call = MakeCall(region, ref, kOp, req);
+  call.retry_server_errors = false;
+  auto body = api_.Call(call, credentials);
   if (!body) {
     return tl::unexpected(WithContext(std::move(body.error()), ref));
   }
@@ -206,7 +210,11 @@ ApiResult<std::string> Wafv2Client::UpdateIPSet(std::string_view region,
   }
   req["Addresses"] = std::move(list);
   req["LockToken"] = lock_token;
-  auto body = api_.Call(MakeCall(region, ref, kOp, req), credentials);
+  // A 5xx answer may follow an applied update: repeating it with the consumed lock token
+  // would fail and be misread as a race. The caller (ChangeIpSet) re-reads instead.
+  ApiCall call = MakeCall(region, ref, kOp, req);
+  call.retry_server_errors = false;
+  auto body = api_.Call(call, credentials);
   if (!body) {
     return tl::unexpected(WithContext(std::move(body.error()), ref));
   }
