@@ -377,6 +377,7 @@ ApiResult<std::string> WaitForInstanceState(
   milliseconds elapsed{0};
   milliseconds delay = options.first_delay;
   std::string last_state = "(not polled yet)";
+  int transient_failures = 0;
   while (elapsed < timeout) {
     const milliseconds d = std::min(delay, timeout - elapsed);
     options.sleep(d);
@@ -389,8 +390,18 @@ ApiResult<std::string> WaitForInstanceState(
     }
     auto instance = ec2.DescribeInstance(region, *creds, id);
     if (!instance) {
+      // EC2 is eventually consistent: an instance just changed can briefly be unknown to
+      // the endpoint answering, and a poll can meet a passing outage. A few in a row are
+      // tolerated; the deadline still bounds the wait.
+      const bool transient = instance.error().code == "InvalidInstanceID.NotFound" ||
+                             instance.error().error.code == core::ErrorCode::kNotFound ||
+                             instance.error().error.code == core::ErrorCode::kUnavailable;
+      if (transient && ++transient_failures <= kMaxTransientPollFailures) {
+        continue;
+      }
       return tl::unexpected(std::move(instance.error()));
     }
+    transient_failures = 0;
     last_state = instance->state;
     if (options.progress) {
       options.progress(last_state, std::chrono::duration_cast<std::chrono::seconds>(elapsed));

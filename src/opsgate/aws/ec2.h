@@ -105,6 +105,9 @@ struct StateChange {
 
 // At most this many DescribeInstances requests per call (guards a NextToken loop).
 inline constexpr int kMaxDescribeInstancesPages = 100;
+// Consecutive polls of WaitForInstanceState that may fail with NotFound or kUnavailable
+// (eventual consistency, a passing outage) before the wait gives up.
+inline constexpr int kMaxTransientPollFailures = 2;
 
 class Ec2Client {
  public:

@@ -506,7 +506,8 @@ TEST_F(Ec2WaitTest, CredentialFailureIsReturnedAsIs) {
 }
 
 TEST_F(Ec2WaitTest, VanishedInstanceIsNotFound) {
-  http_.SetResponder([](const http::OutboundRequest&) {
+  http_.SetResponder([this](const http::OutboundRequest&) {
+    ++polls_;
     return core::Result<http::OutboundResponse>(
         http::testing::FakeHttpClient::Response(200, DescribeXml("")));
   });
@@ -515,6 +516,26 @@ TEST_F(Ec2WaitTest, VanishedInstanceIsNotFound) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().error.code, core::ErrorCode::kNotFound);
   EXPECT_NE(r.error().error.message.find("i-0abc1234"), std::string::npos);
+  // The first polls may be eventual consistency; then it is gone.
+  EXPECT_EQ(polls_, static_cast<size_t>(kMaxTransientPollFailures) + 1);
+}
+
+TEST_F(Ec2WaitTest, ABriefNotFoundWhileWaitingIsTolerated) {
+  http_.SetResponder([this](const http::OutboundRequest&) {
+    ++polls_;
+    if (polls_ == 1) {
+      return core::Result<http::OutboundResponse>(http::testing::FakeHttpClient::Response(
+          400, Ec2ErrorXml("InvalidInstanceID.NotFound",
+                           "The instance ID 'i-0abc1234' does not exist")));
+    }
+    return core::Result<http::OutboundResponse>(http::testing::FakeHttpClient::Response(
+        200, DescribeXml(InstanceXml("i-0abc1234", polls_ == 2 ? "stopping" : "stopped"))));
+  });
+  auto r = WaitForInstanceState(ec2_, "eu-west-1", CredentialSource(), "i-0abc1234", "stopped",
+                                Options());
+  ASSERT_TRUE(r) << r.error().error;
+  EXPECT_EQ(*r, "stopped");
+  EXPECT_EQ(polls_, 3u);
 }
 
 TEST_F(Ec2WaitTest, BadArgumentsAreRefused) {
