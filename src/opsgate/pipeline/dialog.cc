@@ -1,10 +1,11 @@
 #include "opsgate/pipeline/dialog.h"
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cctype>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "opsgate/core/strings.h"
 #include "opsgate/intents/slot_types.h"
@@ -318,8 +319,36 @@ Understanding ContinueConfirm(const Message& message, const State& state,
                     Fill(intent.confirmation_prompt, state.slots)));
 }
 
+// Whether the first two words of `text` name an intent in command syntax ("ec2 stop",
+// "waf block-ip"), or the first one an intent without a verb ("help").
+bool NamesACommand(const intents::Catalogue& catalogue, std::string_view text) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (words.size() < 2 && i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) {
+      ++i;
+    }
+    const size_t start = i;
+    while (i < text.size() && text[i] != ' ' && text[i] != '\t') {
+      ++i;
+    }
+    if (i > start) {
+      std::string w = core::AsciiLower(text.substr(start, i - start));
+      std::replace(w.begin(), w.end(), '-', '_');
+      words.push_back(std::move(w));
+    }
+  }
+  if (words.empty()) {
+    return false;
+  }
+  return catalogue.Find(words[0]) != nullptr ||
+         (words.size() == 2 && catalogue.Find(words[0] + "." + words[1]) != nullptr);
+}
+
 Understanding FromClassifier(const Message& message, const UnderstandEnv& env,
                              core::Clock::WallTime now);
+Understanding FromClassifier(const Message& message, const UnderstandEnv& env,
+                             core::Clock::WallTime now, const Classified& c);
 
 // An answer to "did you mean": the number of an option (or its intent name).
 Understanding ContinueChoose(const Message& message, const State& state,
@@ -356,7 +385,11 @@ Understanding ContinueChoose(const Message& message, const State& state,
 // Free text: what the classifier understood.
 Understanding FromClassifier(const Message& message, const UnderstandEnv& env,
                              core::Clock::WallTime now) {
-  const Classified c = env.classify(message.text);
+  return FromClassifier(message, env, now, env.classify(message.text));
+}
+
+Understanding FromClassifier(const Message& message, const UnderstandEnv& env,
+                             core::Clock::WallTime now, const Classified& c) {
   if (c.intent == "none" || c.intent.empty()) {
     Reply r("I can't help with that. Type help to see what I can do.");
     r.Text("I can't help with that: it is not something opsgate does.")
@@ -472,6 +505,16 @@ Understanding Converse(const Message& message, const UnderstandEnv& env,
   }
   if (u.kind == Understanding::Kind::kNotUnderstood && env.classify && env.catalogue != nullptr) {
     return FromClassifier(message, env, now);
+  }
+  if (u.kind == Understanding::Kind::kInvalid && env.classify && env.catalogue != nullptr &&
+      !NamesACommand(*env.catalogue, message.text)) {
+    // A sentence that starts with a service word ("incident in prod is getting worse")
+    // is not a command written wrongly: a confident reading of the classifier wins,
+    // otherwise the command's error (with its usage) answers.
+    const Classified c = env.classify(message.text);
+    if (!c.below_threshold && !c.intent.empty() && c.intent != "none") {
+      return FromClassifier(message, env, now, c);
+    }
   }
   return u;
 }

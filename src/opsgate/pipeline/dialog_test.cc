@@ -173,6 +173,26 @@ TEST_F(DialogTest, UnsureGuessesOfferTheBestFewAndOutOfScopeGetsHelp) {
   EXPECT_THAT(Text(Say("tell me a joke")), HasSubstr("Type help"));
 }
 
+TEST_F(DialogTest, ASentenceStartingWithAServiceWordGoesToTheClassifier) {
+  // "incident" is a service word, but "in" is no verb of it: this is a sentence.
+  next_ = {"incident.open", 0.91, {{"service", "payments"}}, {}, false};
+  Planned p = Say("incident in payments, please page someone");
+  EXPECT_THAT(Text(p), ::testing::Not(HasSubstr("unknown command"))) << Text(p);
+  EXPECT_EQ(classified_texts_.size(), 1u);  // asked once
+  // Unsure, or out of scope: the command's own error, with its usage, answers.
+  (void)Say("cancel");  // the incident dialog it started
+  next_ = {"none", 0.9, {}, {}, false};
+  p = Say("incident in payments");
+  EXPECT_EQ(p.understanding.kind, Understanding::Kind::kInvalid);
+  EXPECT_THAT(p.understanding.error, HasSubstr("unknown command"));
+  // A known verb written with a wrong value keeps its precise error; no classifier.
+  classified_texts_.clear();
+  p = Say("ec2 stop i-nothex");
+  EXPECT_EQ(p.understanding.kind, Understanding::Kind::kInvalid);
+  EXPECT_THAT(p.understanding.error, HasSubstr("instance_id"));
+  EXPECT_TRUE(classified_texts_.empty());
+}
+
 TEST_F(DialogTest, CommandSyntaxWithoutTheInstanceAsksForIt) {
   Planned p = Say("ec2 reboot");
   EXPECT_EQ(Text(p), "Which instance? (an id such as i-0abc1234)");
