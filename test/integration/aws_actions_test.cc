@@ -16,6 +16,7 @@
 #include "opsgate/core/clock.h"
 #include "opsgate/http/client/curl_http_client.h"
 #include "opsgate/telemetry/log.h"
+#include "opsgate/telemetry/metrics.h"
 #include "test/fakes/ci.h"
 #include "test/integration/aws_standin.h"
 
@@ -109,6 +110,7 @@ class AwsActionsTest : public ::testing::Test {
     options.poll_first_delay = std::chrono::milliseconds(1);
     options.poll_max_delay = std::chrono::milliseconds(4);
     options.progress_every = std::chrono::seconds(0);
+    options.metrics = &metrics_;
     actions_ = std::make_unique<AwsActions>(*broker_, *api_, options, log_);
   }
 
@@ -173,6 +175,7 @@ class AwsActionsTest : public ::testing::Test {
   std::unique_ptr<aws::StsRoleAssumer> assumer_;
   std::unique_ptr<aws::SessionBroker> broker_;
   std::unique_ptr<aws::ApiClient> api_;
+  telemetry::MetricsRegistry metrics_;
   std::unique_ptr<AwsActions> actions_;
   std::mutex mu_;
   std::vector<std::chrono::milliseconds> slept_;
@@ -198,6 +201,14 @@ TEST_F(AwsActionsTest, StopAndStartReportTheStatesBeforeAndAfter) {
   EXPECT_EQ(start.reply.text, "Starting i-0def5678 in eu-west-1: stopped \u2192 pending.");
   ExecResult again = Run("ec2:StartInstances", {{"instance_id", "i-0def5678"}});
   EXPECT_NE(again.reply.text.find("nothing changed"), std::string::npos) << again.reply.text;
+  const std::string metrics = metrics_.RenderPrometheus();
+  EXPECT_NE(metrics.find(R"(opsgate_aws_actions_total{action="ec2:StartInstances",result="ok"} 2)"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(
+      metrics.find(R"(opsgate_aws_action_duration_seconds_count{action="ec2:StopInstances"} 1)"),
+      std::string::npos)
+      << metrics;
 }
 
 TEST_F(AwsActionsTest, DescribeAndAlarmsSummarise) {

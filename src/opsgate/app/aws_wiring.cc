@@ -47,6 +47,7 @@ core::Status Gateway::BuildAws(const config::Config& c) {
     options.waf_ipv6 = aws::IpSetRef{a.waf_ipv6->name, a.waf_ipv6->id, a.waf_ipv6->scope};
   }
   options.resize_timeout = a.resize_timeout;
+  options.metrics = &metrics_;
   aws_actions_ = std::make_unique<ops::AwsActions>(*broker_, *aws_api_, std::move(options), log_);
   slow_work_ = std::make_unique<core::WorkQueue>("aws", a.workers, a.queue);
   log_.Info("aws.on", {{"roles", static_cast<uint64_t>(a.roles.size())},

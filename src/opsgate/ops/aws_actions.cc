@@ -155,10 +155,31 @@ struct AwsActions::Impl {
   aws::CloudWatchClient cloudwatch{api};
   aws::Wafv2Client wafv2{api};
 
+  telemetry::Family<telemetry::Counter>* actions_total = nullptr;
+  telemetry::Family<telemetry::Histogram>* action_seconds = nullptr;
+
   Impl(aws::SessionBroker& b, const aws::ApiClient& a, AwsActionsOptions o, telemetry::Logger& l)
       : broker(b), api(a), options(std::move(o)), log(l) {
     if (!options.sleep) {
       options.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+    }
+    if (options.metrics != nullptr) {
+      actions_total = &options.metrics->AddCounter(
+          "opsgate_aws_actions_total",
+          "AWS actions run, by policy action and result (ok, failed, refused).",
+          {"action", "result"});
+      action_seconds = &options.metrics->AddHistogram(
+          "opsgate_aws_action_duration_seconds",
+          "Time an AWS action took, sessions and polling included.", {"action"},
+          {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900});
+    }
+  }
+
+  void Count(std::string_view action, const ExecResult& r,
+             std::chrono::steady_clock::duration took) {
+    if (actions_total != nullptr) {
+      actions_total->With({action, r.result}).Inc();
+      action_seconds->With({action}).Observe(std::chrono::duration<double>(took).count());
     }
   }
 
@@ -570,7 +591,10 @@ class AwsExecutor final : public pipeline::Executor {
       return r;
     }
     run.region = *region;
-    return body_(run);
+    const auto start = std::chrono::steady_clock::now();
+    ExecResult result = body_(run);
+    impl_.Count(context.action.action, result, std::chrono::steady_clock::now() - start);
+    return result;
   }
 
  private:

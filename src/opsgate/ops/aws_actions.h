@@ -48,6 +48,7 @@
 #include "opsgate/pipeline/dispatcher.h"
 #include "opsgate/pipeline/executor.h"
 #include "opsgate/telemetry/log.h"
+#include "opsgate/telemetry/metrics.h"
 
 namespace opsgate::ops {
 
@@ -84,6 +85,9 @@ struct AwsActionsOptions {
   std::function<void(std::chrono::milliseconds)> sleep;
   // At most one progress message per this much waiting (the first is always sent).
   std::chrono::seconds progress_every{30};
+  // opsgate_aws_actions_total{action,result} and
+  // opsgate_aws_action_duration_seconds{action}; null: not counted.
+  telemetry::MetricsRegistry* metrics = nullptr;
 };
 
 class AwsActions {
