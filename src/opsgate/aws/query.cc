@@ -43,8 +43,8 @@ void Flatten(QueryProtocol protocol, const std::string& prefix, const QueryValue
       const std::string base = v.flattened ? prefix : join("entry");
       for (size_t i = 0; i < v.members.size(); ++i) {
         const std::string entry = base + "." + std::to_string(i + 1);
-        out.emplace_back(entry + "." + v.key_name, v.members[i].first);
-        Flatten(protocol, entry + "." + v.value_name, v.members[i].second, out);
+        out.emplace_back(entry + "." + v.key_name, v.members[i].name);
+        Flatten(protocol, entry + "." + v.value_name, v.members[i].value, out);
       }
       return;
     }
@@ -114,7 +114,7 @@ QueryValue QueryValue::Timestamp(core::Clock::WallTime t) {
   const size_t n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return String(std::string(buf.data(), n));
 }
-QueryValue QueryValue::Structure(std::vector<std::pair<std::string, QueryValue>> members) {
+QueryValue QueryValue::Structure(std::vector<QueryMember> members) {
   QueryValue v;
   v.kind = Kind::kStructure;
   v.members = std::move(members);
@@ -134,7 +134,7 @@ QueryValue QueryValue::StringList(const std::vector<std::string>& items) {
   }
   return List(std::move(values));
 }
-QueryValue QueryValue::Map(std::vector<std::pair<std::string, QueryValue>> entries) {
+QueryValue QueryValue::Map(std::vector<QueryMember> entries) {
   QueryValue v;
   v.kind = Kind::kMap;
   v.members = std::move(entries);
@@ -142,7 +142,7 @@ QueryValue QueryValue::Map(std::vector<std::pair<std::string, QueryValue>> entri
 }
 
 QueryParams& QueryParams::Add(std::string name, QueryValue value) {
-  members.emplace_back(std::move(name), std::move(value));
+  members.push_back({std::move(name), std::move(value)});
   return *this;
 }
 QueryParams& QueryParams::Add(std::string name, std::string value) {

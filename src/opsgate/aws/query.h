@@ -38,12 +38,14 @@ namespace opsgate::aws {
 
 enum class QueryProtocol { kQuery, kEc2 };
 
+struct QueryMember;
+
 struct QueryValue {
   enum class Kind { kScalar, kStructure, kList, kMap };
   Kind kind = Kind::kScalar;
   std::string scalar;
   // kStructure: (serialized member name, value); kMap: (key, value).
-  std::vector<std::pair<std::string, QueryValue>> members;
+  std::vector<QueryMember> members;
   // kList items.
   std::vector<QueryValue> items;
   // kList/kMap, query protocol only (EC2 lists are always flattened).
@@ -57,16 +59,23 @@ struct QueryValue {
   static QueryValue Int(int64_t i);
   // ISO 8601 UTC, whole seconds: "2015-01-25T08:00:00Z".
   static QueryValue Timestamp(core::Clock::WallTime t);
-  static QueryValue Structure(std::vector<std::pair<std::string, QueryValue>> members);
+  static QueryValue Structure(std::vector<QueryMember> members);
   static QueryValue List(std::vector<QueryValue> items);
   static QueryValue StringList(const std::vector<std::string>& items);
-  static QueryValue Map(std::vector<std::pair<std::string, QueryValue>> entries);
+  static QueryValue Map(std::vector<QueryMember> entries);
+};
+
+// A structure member or map entry. (A named struct rather than std::pair, which may not
+// be instantiated with the still incomplete QueryValue inside it.)
+struct QueryMember {
+  std::string name;  // the serialized member name, or the map key
+  QueryValue value;
 };
 
 struct QueryParams {
   QueryProtocol protocol = QueryProtocol::kQuery;
   // Top-level members in order.
-  std::vector<std::pair<std::string, QueryValue>> members;
+  std::vector<QueryMember> members;
 
   QueryParams& Add(std::string name, QueryValue value);
   QueryParams& Add(std::string name, std::string value);

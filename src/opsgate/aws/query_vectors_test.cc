@@ -90,11 +90,11 @@ std::string MemberQueryName(QueryProtocol protocol, const std::string& name,
 
 QueryValue StructureValue(QueryProtocol protocol, const json::object& shapes,
                           const json::object& shape, const json::object& params) {
-  std::vector<std::pair<std::string, QueryValue>> members;
+  std::vector<QueryMember> members;
   for (const auto& [name, v] : params) {
     const json::object& ref = shape.at("members").as_object().at(name).as_object();
-    members.emplace_back(MemberQueryName(protocol, std::string(name), ref),
-                         ToQueryValue(protocol, shapes, ref, v));
+    members.push_back({MemberQueryName(protocol, std::string(name), ref),
+                       ToQueryValue(protocol, shapes, ref, v)});
   }
   return QueryValue::Structure(std::move(members));
 }
@@ -120,9 +120,9 @@ QueryValue ToQueryValue(QueryProtocol protocol, const json::object& shapes, cons
   if (type == "map") {
     const json::object& key = shape.at("key").as_object();
     const json::object& value = shape.at("value").as_object();
-    std::vector<std::pair<std::string, QueryValue>> entries;
+    std::vector<QueryMember> entries;
     for (const auto& [k, item] : v.as_object()) {
-      entries.emplace_back(std::string(k), ToQueryValue(protocol, shapes, value, item));
+      entries.push_back({std::string(k), ToQueryValue(protocol, shapes, value, item)});
     }
     QueryValue map = QueryValue::Map(std::move(entries));
     map.flattened = Flag(ref, "flattened") || Flag(shape, "flattened");

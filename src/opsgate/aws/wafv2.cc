@@ -315,9 +315,10 @@ ApiResult<IpSetChangeResult> ChangeIpSet(const Wafv2Client& waf, std::string_vie
     result.size_before = set->addresses.size();
     result.attempts = attempt;
     result.ip_set_arn = arn;
-    auto same = [&](const std::string& entry) {
+    // (A copy: clang 14 cannot capture a structured binding.)
+    auto same = [&target = result.cidr](const std::string& entry) {
       auto n = NormalizeWafAddress(entry);
-      return n ? n->first == cidr : entry == cidr;
+      return n ? n->first == target : entry == target;
     };
     std::vector<std::string> addresses = std::move(set->addresses);
     const bool present = std::any_of(addresses.begin(), addresses.end(), same);
