@@ -5,6 +5,7 @@
 #include <ctime>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "opsgate/core/strings.h"
 #include "opsgate/crypto/hash.h"
@@ -122,6 +123,31 @@ core::Result<std::string> NewRequestId() {
     id += kIdAlphabet[b % kIdAlphabet.size()];  // 256 % 32 == 0: uniform
   }
   return id;
+}
+
+std::optional<VoteCommand> ParseVoteCommand(std::string_view text) {
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n')) {
+      ++i;
+    }
+    const size_t start = i;
+    while (i < text.size() && text[i] != ' ' && text[i] != '\t' && text[i] != '\n') {
+      ++i;
+    }
+    if (i > start) {
+      words.push_back(text.substr(start, i - start));
+    }
+  }
+  if (words.size() != 2 || words[1].size() > 32) {
+    return std::nullopt;
+  }
+  const std::string verb = core::AsciiLower(words[0]);
+  if (verb != "approve" && verb != "deny") {
+    return std::nullopt;
+  }
+  return VoteCommand{verb == "approve", core::AsciiUpper(words[1])};
 }
 
 std::string ApprovalHash(const PendingAction& p) {

@@ -60,6 +60,14 @@ struct PendingAction {
 // (no I, L, O, U), 40 random bits. Errors: kUnavailable without random bytes.
 core::Result<std::string> NewRequestId();
 
+// A typed vote: "approve ID" or "deny ID" (case-insensitive words, the id upper-cased,
+// at most 32 characters). nullopt for anything else.
+struct VoteCommand {
+  bool approve = false;
+  std::string id;
+};
+std::optional<VoteCommand> ParseVoteCommand(std::string_view text);
+
 // SHA-256 of what an approval binds: the canonical action and the policy request.
 std::string ApprovalHash(const PendingAction& pending);
 

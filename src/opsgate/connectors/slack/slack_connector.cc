@@ -205,6 +205,16 @@ identity::ResolvedIdentity SlackConnector::Resolve(const pipeline::Message& mess
 pipeline::Planned SlackConnector::PlanFor(const pipeline::Message& message,
                                           const identity::ResolvedIdentity& who) const {
   const bool policy_on = deps_.linker != nullptr && deps_.authorizer != nullptr;
+  if (const auto vote = pipeline::ParseVoteCommand(message.text);
+      vote && deps_.dispatcher != nullptr) {
+    // "approve ID" / "deny ID" typed instead of clicked: the dispatcher audits the vote
+    // (both principals); the request record names what was asked.
+    pipeline::Planned planned;
+    planned.understanding.request.action = vote->approve ? "opsgate:Approve" : "opsgate:Deny";
+    planned.understanding.request.resource = "opsgate:approval/" + vote->id;
+    planned.needs_link = who.state != identity::ResolvedIdentity::State::kLinked || !who.principal;
+    return planned;
+  }
   return pipeline::Plan(message, who.principal, deps_.understand,
                         policy_on ? deps_.authorizer : nullptr, message.received_at);
 }
@@ -223,6 +233,10 @@ pipeline::Reply SlackConnector::Answer(const pipeline::Message& message,
   const bool linked = who.state == ResolvedIdentity::State::kLinked && who.principal;
   if (planned.needs_link || (deps_.linker != nullptr && !linked && !bypass)) {
     return pipeline::NeedsLinkReply(env, who.state == ResolvedIdentity::State::kExpired);
+  }
+  if (const auto vote = pipeline::ParseVoteCommand(message.text);
+      vote && deps_.dispatcher != nullptr && who.principal) {
+    return deps_.dispatcher->Vote(message, vote->id, *who.principal, vote->approve).for_voter;
   }
   switch (u.kind) {
     case Kind::kInvalid:

@@ -652,6 +652,61 @@ TEST_F(SlackPolicyTest, ApprovalGoesToTheApproversChannelAndAButtonReleasesIt) {
   EXPECT_TRUE(approval_recorded);
 }
 
+TEST_F(SlackPolicyTest, ApproversMayTypeApproveOrDenyInsteadOfClicking) {
+  auto& c = PolicyConnector();
+  ASSERT_EQ(c.Handle(SignedForm(SlashBody("ec2 reboot i-0abc1234"))).status, 200);
+  ASSERT_TRUE(WaitForCount(2)) << Logs();
+  std::string ask;
+  for (const auto& req : http_.Requests()) {
+    if (req.url.find("chat.postMessage") != std::string::npos) {
+      ask = req.body;
+    }
+  }
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(ask, m, std::regex("\"value\":\"([0-9A-Z]{8})\""))) << ask;
+  const std::string id = m[1];
+  // A lead types the vote (any case); the dispatcher records it with both principals.
+  linker_.who.principal = Person("bob");
+  clock_.Advance(1s);
+  std::string lower = id;
+  for (char& ch : lower) {
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  ASSERT_EQ(c.Handle(SignedForm(SlashBody("approve " + lower, kTeam,
+                                          "https://hooks.slack.com/commands/T1DC2JH3J/2/abc",
+                                          "398738663015.47445629121.803a0bc9")))
+                .status,
+            200);
+  ASSERT_TRUE(WaitForCount(4)) << Logs();
+  std::string all;
+  for (const auto& req : http_.Requests()) {
+    all += req.body + "\n";
+  }
+  EXPECT_NE(all.find("approved (1 of 1)"), std::string::npos) << all;
+  EXPECT_NE(all.find("was approved"), std::string::npos) << all;
+  bool request_named = false;
+  bool approval_recorded = false;
+  for (const auto& r : audit_.records()) {
+    request_named =
+        request_named || (r.action == "opsgate:Approve" && r.resource == "opsgate:approval/" + id);
+    approval_recorded =
+        approval_recorded || (r.kind == audit::RecordKind::kApproval &&
+                              r.principal == "https://idp.example|bob" && r.result == "approved");
+  }
+  EXPECT_TRUE(request_named);
+  EXPECT_TRUE(approval_recorded);
+  // An unknown id is answered without effect.
+  clock_.Advance(1s);
+  ASSERT_EQ(c.Handle(SignedForm(SlashBody("deny ZZZZZZZZ", kTeam,
+                                          "https://hooks.slack.com/commands/T1DC2JH3J/3/abc",
+                                          "398738663015.47445629121.803a0bca")))
+                .status,
+            200);
+  ASSERT_TRUE(WaitForRequests(5)) << Logs();
+  EXPECT_NE(http_.Requests().back().body.find("ZZZZZZZZ"), std::string::npos)
+      << http_.Requests().back().body;
+}
+
 // Issue 7's "done when" in Slack: free text through the real classifier; the confirm
 // button answers the question; "stop it" asks which instance.
 TEST_F(SlackPolicyTest, FreeTextIsConfirmedForExactlyThatInstance) {
