@@ -353,6 +353,33 @@ TEST_F(AuthorizerTest, SlowExecutorsAnswerAtOnceAndTellTheResultLater) {
   EXPECT_EQ(audit_.records().back().result, "refused");
 }
 
+// An executor whose report is far larger than an audit record may be.
+class VerboseExecutor final : public Executor {
+ public:
+  ExecResult Run(const ExecContext&) override {
+    ExecResult r;
+    r.reply = Reply("done");
+    r.output = std::string(300 * 1024, 'x');
+    r.reason = std::string(300 * 1024, 'y');
+    return r;
+  }
+};
+
+TEST_F(AuthorizerTest, AnExecutorsReportIsBoundedInTheOutcomeRecord) {
+  VerboseExecutor executor;
+  Dispatcher d({&authorizer_, &desk_, &audit_, &clock_, &log_, &notifier_});
+  d.Register("ec2:StartInstances", &executor);
+  const Principal alice = Person("alice", {"ops"});
+  const Message m = Say("ec2 start i-0abc1234");
+  const Planned p = Plan(m, alice, env_, &authorizer_, clock_.Now());
+  EXPECT_EQ(d.Decided(m, alice, p, "step up", nullptr).text, "done");
+  ASSERT_EQ(audit_.records().size(), 1u);
+  const audit::Record& r = audit_.records()[0];
+  EXPECT_LE(r.output.bytes.size(), 64u * 1024 + 20);
+  EXPECT_NE(r.output.bytes.find("[truncated]"), std::string::npos);
+  EXPECT_LE(r.reason.size(), 64u * 1024 + 20);
+}
+
 class ApprovalTest : public AuthorizerTest {
  protected:
   Principal Lead(std::string name, bool fresh_mfa = true) {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "opsgate/core/check.h"
+#include "opsgate/core/strings.h"
 
 namespace opsgate::pipeline {
 namespace {
@@ -264,6 +265,21 @@ void Dispatcher::Tell(const PendingAction& to, const Reply& reply) const {
   }
 }
 
+namespace {
+
+// What an executor reports goes into one audit record (at most audit::kMaxRecordBytes):
+// each text is kept to 64 KiB, cut on a character boundary.
+std::string Bounded(std::string text) {
+  constexpr size_t kMax = 64 * 1024;
+  if (text.size() <= kMax) {
+    return text;
+  }
+  text.resize(kMax);
+  return core::SanitizeUtf8(text) + " [truncated]";
+}
+
+}  // namespace
+
 void Dispatcher::RecordOutcome(const ExecContext& context, const ExecResult& result) {
   const ActionRequest& action = context.action;
   const policy::Decision& decision = context.decision;
@@ -282,16 +298,17 @@ void Dispatcher::RecordOutcome(const ExecContext& context, const ExecResult& res
   r.decision = std::string(policy::EffectName(decision.effect));
   r.statement = decision.statement;
   r.result = result.result;
-  r.reason = result.reason;
+  r.reason = Bounded(result.reason);
   if (!result.session.empty()) {
-    r.reason += (r.reason.empty() ? "" : "; ") + std::string("role session ") + result.session;
+    r.reason +=
+        (r.reason.empty() ? "" : "; ") + std::string("role session ") + Bounded(result.session);
   }
   if (decision.session_duration) {
     r.reason += (r.reason.empty() ? "" : "; ") + std::string("session ") +
                 std::to_string(decision.session_duration->count()) + "s";
   }
   if (!result.output.empty()) {
-    r.output = audit::Field::Plain(result.output);
+    r.output = audit::Field::Plain(Bounded(result.output));
   }
   deps_.audit->Append(std::move(r), [](core::Result<uint64_t>) {});
 }
