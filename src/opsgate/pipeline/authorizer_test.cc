@@ -374,7 +374,7 @@ TEST_F(AuthorizerTest, AnExecutorsReportIsBoundedInTheOutcomeRecord) {
   const Planned p = Plan(m, alice, env_, &authorizer_, clock_.Now());
   EXPECT_EQ(d.Decided(m, alice, p, "step up", nullptr).text, "done");
   ASSERT_EQ(audit_.records().size(), 1u);
-  const audit::Record& r = audit_.records()[0];
+  const audit::Record r = audit_.records()[0];  // records() returns a copy
   EXPECT_LE(r.output.bytes.size(), 64u * 1024 + 20);
   EXPECT_NE(r.output.bytes.find("[truncated]"), std::string::npos);
   EXPECT_LE(r.reason.size(), 64u * 1024 + 20);
