@@ -14,20 +14,6 @@
 namespace opsgate::aws {
 namespace {
 
-std::string Scrub(std::string text, std::initializer_list<std::string_view> secrets) {
-  for (std::string_view s : secrets) {
-    if (s.size() < 4) {
-      continue;
-    }
-    constexpr std::string_view kRedacted = "[redacted]";
-    for (size_t at = text.find(s); at != std::string::npos;
-         at = text.find(s, at + kRedacted.size())) {
-      text.replace(at, s.size(), kRedacted);
-    }
-  }
-  return text;
-}
-
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
@@ -101,7 +87,7 @@ ApiError ApiErrorFromResponse(const ApiCall& call, int http_status, std::string_
                                  : ParseQueryError(http_status, body);
   ApiError e;
   e.code = q.code;
-  e.aws_message = Scrub(q.message, secrets);
+  e.aws_message = ScrubSecrets(q.message, secrets);
   e.request_id = q.request_id;
   e.http_status = http_status;
   e.throttling = q.throttling;

@@ -103,22 +103,6 @@ std::string CacheKey(const SessionRequest& r) {
   return key;
 }
 
-std::string Scrub(std::string text, const Credentials& c) {
-  std::vector<std::string_view> secrets = {c.secret_access_key.Reveal()};
-  if (c.session_token) {
-    secrets.push_back(c.session_token->Reveal());
-  }
-  for (std::string_view s : secrets) {
-    if (s.size() < 4) {
-      continue;
-    }
-    for (size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos)) {
-      text.replace(pos, s.size(), "[redacted]");
-    }
-  }
-  return text;
-}
-
 }  // namespace
 
 RoleAssumer::~RoleAssumer() = default;
@@ -347,10 +331,10 @@ core::Result<ScopedSession> SessionBroker::Get(const SessionRequest& request) {
   core::Result<AssumedRole> assumed = assumer_.Assume(*req, *caller);
   if (!assumed) {
     finish(std::nullopt);
-    return core::Fail(core::Error{
-        assumed.error().code, std::string(kPrefix) + "AssumeRole " + request.role_arn + " for " +
-                                  request.action + ": " +
-                                  Scrub(assumed.error().message, *caller)});
+    return core::Fail(
+        core::Error{assumed.error().code, std::string(kPrefix) + "AssumeRole " + request.role_arn +
+                                              " for " + request.action + ": " +
+                                              ScrubCredentials(assumed.error().message, *caller)});
   }
 
   ScopedSession s;

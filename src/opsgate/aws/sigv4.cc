@@ -660,4 +660,27 @@ core::Result<PresignedRequest> PresignUrl(const HttpRequestToSign& request,
   return out;
 }
 
+std::string ScrubSecrets(std::string text, std::initializer_list<std::string_view> secrets) {
+  constexpr std::string_view kRedacted = "[redacted]";
+  for (std::string_view secret : secrets) {
+    if (secret.size() < 4) {
+      continue;
+    }
+    // Continue after the replacement: a secret that occurs in "[redacted]" itself must
+    // not be found there again.
+    for (size_t at = text.find(secret); at != std::string::npos;
+         at = text.find(secret, at + kRedacted.size())) {
+      text.replace(at, secret.size(), kRedacted);
+    }
+  }
+  return text;
+}
+
+std::string ScrubCredentials(std::string text, const Credentials& credentials) {
+  return ScrubSecrets(
+      std::move(text),
+      {credentials.secret_access_key.Reveal(),
+       credentials.session_token ? credentials.session_token->Reveal() : std::string_view()});
+}
+
 }  // namespace opsgate::aws

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <chrono>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,12 @@ struct Credentials {
   // When set, signing at or after this instant fails with kFailedPrecondition.
   std::optional<core::Clock::WallTime> expires_at;
 };
+
+// `text` with every occurrence of each secret (of 4 or more bytes) replaced by
+// "[redacted]": for messages that may quote credentials (AWS's own error messages).
+std::string ScrubSecrets(std::string text, std::initializer_list<std::string_view> secrets);
+// The same for a credential set's secret access key and session token.
+std::string ScrubCredentials(std::string text, const Credentials& credentials);
 
 // The request as it will go on the wire.
 struct HttpRequestToSign {

@@ -266,5 +266,20 @@ TEST(SigV4, RefusesConflictingOrMissingInputs) {
   EXPECT_FALSE(SignRequest(Get(), c, "us-east-1", "service", T0()).has_value());
 }
 
+TEST(ScrubSecretsTest, ReplacesEverySecretAndStopsEvenWhenOneOccursInTheMarker) {
+  EXPECT_EQ(ScrubSecrets("key AKSECRET1 and AKSECRET1 again", {"AKSECRET1"}),
+            "key [redacted] and [redacted] again");
+  // "dact" is inside "[redacted]": the search continues after each replacement.
+  EXPECT_EQ(ScrubSecrets("key dact here", {"dact"}), "key [redacted] here");
+  // Too short to scrub safely; empty secrets are ignored.
+  EXPECT_EQ(ScrubSecrets("abc", {"abc", ""}), "abc");
+  Credentials c;
+  c.access_key_id = "AKIDEXAMPLE";
+  c.secret_access_key = core::Secret(std::string("s3cr3tkey"));
+  c.session_token = core::Secret(std::string("tok3n-value"));
+  EXPECT_EQ(ScrubCredentials("s3cr3tkey / tok3n-value / AKIDEXAMPLE", c),
+            "[redacted] / [redacted] / AKIDEXAMPLE");
+}
+
 }  // namespace
 }  // namespace opsgate::aws

@@ -46,18 +46,6 @@ core::Status ValidateCommon(std::string_view role_arn, std::string_view session_
   return core::Ok();
 }
 
-std::string Scrub(std::string text, std::initializer_list<std::string_view> secrets) {
-  for (std::string_view s : secrets) {
-    if (s.size() < 4) {
-      continue;
-    }
-    for (size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos)) {
-      text.replace(pos, s.size(), "[redacted]");
-    }
-  }
-  return text;
-}
-
 std::string_view StripException(std::string_view code) {
   constexpr std::string_view kSuffix = "Exception";
   if (code.size() > kSuffix.size() && code.substr(code.size() - kSuffix.size()) == kSuffix) {
@@ -162,7 +150,7 @@ core::Result<AssumedRole> ParseAssumeRoleResponse(std::string_view body,
 core::Error StsError(const QueryError& error, std::string_view operation, std::string_view role_arn,
                      std::initializer_list<std::string_view> secrets) {
   const std::string code = std::string(StripException(error.code));
-  std::string detail = Scrub(error.message, secrets);
+  std::string detail = ScrubSecrets(error.message, secrets);
   std::string suffix = " [";
   suffix += error.code.empty() ? "HTTP " + std::to_string(error.http_status) : error.code;
   if (!error.request_id.empty()) {
