@@ -22,30 +22,6 @@ Reply Say(std::string text) {
   return r;
 }
 
-// '*' matches any run of characters, '?' one; case-insensitive (IAM matches actions so).
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || lower(pattern[p]) == lower(text[t]))) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') {
-    ++p;
-  }
-  return p == pattern.size();
-}
-
 std::string SlotOr(const ExecContext& c, const std::string& name, std::string fallback = {}) {
   auto it = c.action.slots.find(name);
   return it == c.action.slots.end() || it->second.empty() || it->second == "*" ? fallback
@@ -65,21 +41,33 @@ std::string MissingPermission(std::string_view message) {
 
 }  // namespace
 
+RoleMap::RoleMap(std::vector<std::pair<std::string, std::string>> roles) {
+  for (auto& [pattern, role] : roles) {
+    roles_.push_back({policy::ActionPattern::Make(std::move(pattern)), std::move(role)});
+  }
+}
+
 std::optional<std::string> RoleMap::RoleFor(std::string_view api_action) const {
-  const std::pair<std::string, std::string>* best = nullptr;
-  for (const auto& entry : roles_) {
-    if (entry.first == api_action) {
-      return entry.second;
+  const size_t colon = api_action.find(':');
+  if (colon == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string_view service = api_action.substr(0, colon);
+  const std::string_view operation = api_action.substr(colon + 1);
+  const Entry* best = nullptr;
+  for (const Entry& e : roles_) {
+    if (e.pattern.text == api_action) {
+      return e.role_arn;
     }
-    if (GlobMatch(entry.first, api_action) &&
-        (best == nullptr || entry.first.size() > best->first.size())) {
-      best = &entry;
+    if (e.pattern.Matches(service, operation) &&
+        (best == nullptr || e.pattern.text.size() > best->pattern.text.size())) {
+      best = &e;
     }
   }
   if (best == nullptr) {
     return std::nullopt;
   }
-  return best->second;
+  return best->role_arn;
 }
 
 std::string RoleMap::AccountOf(std::string_view role_arn) {

@@ -47,6 +47,7 @@
 #include "opsgate/aws/wafv2.h"
 #include "opsgate/pipeline/dispatcher.h"
 #include "opsgate/pipeline/executor.h"
+#include "opsgate/policy/policy.h"
 #include "opsgate/telemetry/log.h"
 #include "opsgate/telemetry/metrics.h"
 
@@ -57,8 +58,9 @@ namespace opsgate::ops {
 class RoleMap {
  public:
   RoleMap() = default;
-  explicit RoleMap(std::vector<std::pair<std::string, std::string>> roles)
-      : roles_(std::move(roles)) {}
+  // (action pattern, role ARN) pairs; patterns as the loader checks them ("*" or
+  // "service:Operation" with '*'/'?'), matched as IAM does (ASCII case-insensitive).
+  explicit RoleMap(std::vector<std::pair<std::string, std::string>> roles);
   // The role ARN for "ec2:StopInstances", or nullopt when no pattern matches.
   std::optional<std::string> RoleFor(std::string_view api_action) const;
   bool empty() const { return roles_.empty(); }
@@ -66,7 +68,11 @@ class RoleMap {
   static std::string AccountOf(std::string_view role_arn);
 
  private:
-  std::vector<std::pair<std::string, std::string>> roles_;
+  struct Entry {
+    policy::ActionPattern pattern;
+    std::string role_arn;
+  };
+  std::vector<Entry> roles_;
 };
 
 struct AwsActionsOptions {
