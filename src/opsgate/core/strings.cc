@@ -119,6 +119,18 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   }
 }
 
+std::vector<std::string_view> Words(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  std::vector<std::string_view> words;
+  size_t at = s.find_first_not_of(kSpace);
+  while (at != std::string_view::npos) {
+    const size_t end = s.find_first_of(kSpace, at);
+    words.push_back(s.substr(at, end == std::string_view::npos ? end : end - at));
+    at = end == std::string_view::npos ? end : s.find_first_not_of(kSpace, end);
+  }
+  return words;
+}
+
 std::string_view Trim(std::string_view s) {
   constexpr std::string_view kSpace = " \t\r\n\f\v";
   const size_t b = s.find_first_not_of(kSpace);

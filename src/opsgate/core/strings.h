@@ -29,6 +29,9 @@ std::string JsonEscape(std::string_view s);
 // Splits on `sep`, keeping empty pieces.
 std::vector<std::string_view> Split(std::string_view s, char sep);
 
+// The words of `s`: runs of bytes other than ASCII space, tab, CR and LF (chat commands).
+std::vector<std::string_view> Words(std::string_view s);
+
 // Strips ASCII whitespace at both ends.
 std::string_view Trim(std::string_view s);
 

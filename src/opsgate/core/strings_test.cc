@@ -39,6 +39,14 @@ TEST(ParseDigits, AcceptsOnlyPlainDigits) {
   EXPECT_FALSE(ParseDigits("99999999999999999999"));  // overflows uint64
 }
 
+TEST(Words, SplitsOnAsciiWhitespaceAndDropsEmptyOnes) {
+  EXPECT_EQ(Words("  approve\tab12 \r\n x "),
+            (std::vector<std::string_view>{"approve", "ab12", "x"}));
+  EXPECT_TRUE(Words("").empty());
+  EXPECT_TRUE(Words(" \t\n").empty());
+  EXPECT_EQ(Words("one"), (std::vector<std::string_view>{"one"}));
+}
+
 TEST(Split, KeepsEmptyPieces) {
   const auto parts = Split("a,,b", ',');
   ASSERT_EQ(parts.size(), 3u);

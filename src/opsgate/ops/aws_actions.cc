@@ -15,12 +15,7 @@ namespace {
 using pipeline::ExecContext;
 using pipeline::ExecResult;
 using pipeline::Reply;
-
-Reply Say(std::string text) {
-  Reply r(text);
-  r.Text(std::move(text));
-  return r;
-}
+using pipeline::Say;
 
 std::string SlotOr(const ExecContext& c, const std::string& name, std::string fallback = {}) {
   auto it = c.action.slots.find(name);

@@ -126,20 +126,7 @@ core::Result<std::string> NewRequestId() {
 }
 
 std::optional<VoteCommand> ParseVoteCommand(std::string_view text) {
-  std::vector<std::string_view> words;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n')) {
-      ++i;
-    }
-    const size_t start = i;
-    while (i < text.size() && text[i] != ' ' && text[i] != '\t' && text[i] != '\n') {
-      ++i;
-    }
-    if (i > start) {
-      words.push_back(text.substr(start, i - start));
-    }
-  }
+  const std::vector<std::string_view> words = core::Words(text);
   if (words.size() != 2 || words[1].size() > 32) {
     return std::nullopt;
   }

@@ -36,12 +36,6 @@ std::string Minutes(seconds s) {
   return std::to_string(duration_cast<minutes>(s).count()) + " min";
 }
 
-Reply Say(std::string text) {
-  Reply r(text);
-  r.Text(std::move(text));
-  return r;
-}
-
 ExecResult Refused(std::string why) {
   ExecResult r;
   r.reply = Say(why);

@@ -51,12 +51,6 @@ Understanding Answer(Reply reply) {
   return u;
 }
 
-Reply Say(std::string text) {
-  Reply r(text);
-  r.Text(std::move(text));
-  return r;
-}
-
 // "Stop {instance_id} in {region}?" with the slots filled in.
 std::string Fill(std::string text, const std::map<std::string, std::string>& slots) {
   for (const auto& [name, value] : slots) {
@@ -323,20 +317,13 @@ Understanding ContinueConfirm(const Message& message, const State& state,
 // "waf block-ip"), or the first one an intent without a verb ("help").
 bool NamesACommand(const intents::Catalogue& catalogue, std::string_view text) {
   std::vector<std::string> words;
-  size_t i = 0;
-  while (words.size() < 2 && i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) {
-      ++i;
+  for (std::string_view w : core::Words(text)) {
+    if (words.size() == 2) {
+      break;
     }
-    const size_t start = i;
-    while (i < text.size() && text[i] != ' ' && text[i] != '\t') {
-      ++i;
-    }
-    if (i > start) {
-      std::string w = core::AsciiLower(text.substr(start, i - start));
-      std::replace(w.begin(), w.end(), '-', '_');
-      words.push_back(std::move(w));
-    }
+    std::string word = core::AsciiLower(w);
+    std::replace(word.begin(), word.end(), '-', '_');
+    words.push_back(std::move(word));
   }
   if (words.empty()) {
     return false;

@@ -14,12 +14,6 @@ int64_t UnixMillis(core::Clock::WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-Reply Say(std::string text) {
-  Reply r(text);
-  r.Text(std::move(text));
-  return r;
-}
-
 }  // namespace
 
 Reply Dispatcher::Decided(const Message& message, const Principal& principal,

@@ -79,4 +79,11 @@ struct Reply {
   }
 };
 
+// A plain one-line answer: `text` as the summary and as its only block.
+inline Reply Say(std::string text) {
+  Reply r(text);
+  r.Text(std::move(text));
+  return r;
+}
+
 }  // namespace opsgate::pipeline

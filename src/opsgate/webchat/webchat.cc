@@ -20,6 +20,8 @@ namespace json = boost::json;
 
 namespace {
 
+using pipeline::Say;
+
 constexpr size_t kApiBodyLimit = 16 * 1024;
 // Close code for "your session ended": the page shows the sign-in form again.
 constexpr auto kSessionEnded = static_cast<http::WebSocketCloseCode>(4401);
@@ -556,7 +558,7 @@ class ChatSession final : public http::WebSocketSession,
                                               const pipeline::Principal& principal,
                                               const pipeline::Message& m, audit::Record& r) {
     auto self = shared_from_this();
-    const std::vector<std::string_view> words = Words(m.text);
+    const std::vector<std::string_view> words = core::Words(m.text);
     const std::string first = words.empty() ? std::string() : core::AsciiLower(words[0]);
     if (first == "revoke" || first == "code") {
       return [self, info, text = m.text, principal, m] {
@@ -733,12 +735,6 @@ class ChatSession final : public http::WebSocketSession,
     return ask;
   }
 
-  static pipeline::Reply Say(std::string text) {
-    pipeline::Reply r(text);
-    r.Text(std::move(text));
-    return r;
-  }
-
   static constexpr std::string_view kCodeHint =
       "Send code followed by the 6 digits from your authenticator app, within 5 minutes.";
 
@@ -748,7 +744,7 @@ class ChatSession final : public http::WebSocketSession,
   pipeline::Reply AdminCommand(const identity::local::SessionInfo& info,
                                const pipeline::Principal& who, const pipeline::Message& m,
                                const std::string& text) {
-    const std::vector<std::string_view> words = Words(text);
+    const std::vector<std::string_view> words = core::Words(text);
     const std::string principal = info.Principal();
     auto& auth = state_->deps.auth;
     if (words[0] == "revoke") {
@@ -839,16 +835,6 @@ class ChatSession final : public http::WebSocketSession,
       return Say("Still not allowed after the confirmation: " + planned.decision->reason);
     }
     return Act(info, principal, m, planned);
-  }
-
-  static std::vector<std::string_view> Words(std::string_view text) {
-    std::vector<std::string_view> out;
-    for (std::string_view w : core::Split(core::Trim(text), ' ')) {
-      if (!w.empty()) {
-        out.push_back(w);
-      }
-    }
-    return out;
   }
 
   struct Pending {
