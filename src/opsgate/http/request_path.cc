@@ -341,6 +341,31 @@ Answer HandlerAnswer(std::string route_label, const std::string& correlation_id,
   return a;
 }
 
+}  // namespace
+
+void SettleDeferred(Answer& answer, const std::string& correlation_id) {
+  if (!answer.response.deferred) {
+    return;
+  }
+  const std::function<Response()> produce = std::move(answer.response.deferred);
+  Response produced;
+  std::string error;
+  try {
+    produced = produce();
+  } catch (const std::exception& e) {
+    error = std::string("deferred response threw: ") + e.what();
+  } catch (...) {
+    error = "deferred response threw a non-std exception";
+  }
+  if (error.empty() && produced.deferred) {
+    error = "a deferred response produced another deferred response";
+  }
+  answer = HandlerAnswer(std::move(answer.route_label), correlation_id, std::move(produced),
+                         std::move(error));
+}
+
+namespace {
+
 // Calls `done` once: with the first answer given, or with a 500 if the last copy of
 // the responder is destroyed unanswered.
 class OnceAnswer {
@@ -419,6 +444,7 @@ Answer Dispatch(BeastRequest&& message, const HeaderVerdict& verdict, const Rout
         once->Give({}, "async handler did not answer before returning (socket-free path)");
       }
     }
+    SettleDeferred(*answer, verdict.correlation_id);
     return std::move(*answer);
   }
   try {

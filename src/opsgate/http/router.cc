@@ -105,6 +105,12 @@ Response Response::Text(int status, std::string body) {
   return r;
 }
 
+Response Response::Deferred(std::function<Response()> produce) {
+  Response r;
+  r.deferred = std::move(produce);
+  return r;
+}
+
 Response Response::Json(int status, std::string body) {
   Response r;
   r.status = status;

@@ -55,7 +55,14 @@ struct Response {
   // Content-Length, Connection and X-Correlation-Id itself.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Set by Deferred(): the response is what this returns, worked out on the
+  // connection's own I/O thread just before it is written (status and body above are
+  // then ignored). For an async handler whose completion arrives on a writer thread
+  // (the audit log's, the store's): that thread only records, and the handler's own
+  // work runs on the I/O threads, in parallel, with no extra thread hop.
+  std::function<Response()> deferred;
 
+  static Response Deferred(std::function<Response()> produce);
   static Response Text(int status, std::string body);
   static Response Json(int status, std::string body);
   // {"error":"<code>","message":"<message>"}: `code` is a stable machine-readable

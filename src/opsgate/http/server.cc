@@ -281,6 +281,13 @@ class ServerCore {
   void Drain() {
     asio::post(*control_, [this] { DoDrain(); });
   }
+  bool Post(std::function<void()>& fn) {
+    if (ioc_->stopped()) {
+      return false;
+    }
+    asio::post(*ioc_, std::move(fn));
+    return true;
+  }
   core::Status ReloadTls(const config::TlsConfig& tls);
   void SetLimits(const config::LimitsConfig& limits) {
     auto next = std::make_shared<const config::LimitsConfig>(limits);
@@ -1294,6 +1301,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void OnAnswer(internal::Answer&& answer, bool keep_alive, unsigned version, bool head) {
+    internal::SettleDeferred(answer, verdict_.correlation_id);
     if (!answer.handler_error.empty()) {
       server_.log().Error("http.handler_failed", {{"route", answer.route_label},
                                                   {"error", answer.handler_error},
@@ -1792,6 +1800,7 @@ void Server::SetSignalHandler(std::function<void(int signo)> handler) {
 }
 void Server::Run() { impl_->Run(); }
 void Server::Drain() { impl_->Drain(); }
+bool Server::Post(std::function<void()>& fn) { return impl_->Post(fn); }
 core::Status Server::ReloadTls(const config::TlsConfig& tls) { return impl_->ReloadTls(tls); }
 void Server::SetLimits(const config::LimitsConfig& limits) { impl_->SetLimits(limits); }
 

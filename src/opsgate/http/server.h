@@ -91,6 +91,12 @@ class Server {
   // New limits for new requests.
   void SetLimits(const config::LimitsConfig& limits);
 
+  // Queues `fn` to run on one of the I/O threads and takes it, unless the server has
+  // stopped serving (Run() returned): then returns false and leaves `fn` to the caller.
+  // For work a writer thread hands back (a handler's next step), so that thread goes
+  // straight back to writing. `fn` must not block.
+  bool Post(std::function<void()>& fn);
+
  private:
   class Impl;
   std::shared_ptr<Impl> impl_;

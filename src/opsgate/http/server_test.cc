@@ -44,6 +44,10 @@ struct RouteState {
   std::shared_future<void> slow_release;
   std::mutex kept_mu;
   std::vector<Responder> kept;  // responders a handler keeps after answering
+  // /deferred: the thread that answered and the one the deferred response ran on.
+  std::mutex deferred_mu;
+  std::thread::id answered_on;
+  std::thread::id produced_on;
 };
 
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit = 5s) {
@@ -138,6 +142,25 @@ class TestServer {
       state.kept.push_back(std::move(respond));
     };
     must(router_.Add(std::move(keeps)));
+    Route deferred{"POST", "/deferred", "deferred", std::nullopt, nullptr, nullptr};
+    deferred.async_handler = [&state](const Request& r, Responder respond) {
+      // Answered from a "writer" thread; the response is worked out on an I/O thread.
+      std::thread([&state, body = r.body, respond = std::move(respond)] {
+        {
+          std::lock_guard<std::mutex> lock(state.deferred_mu);
+          state.answered_on = std::this_thread::get_id();
+        }
+        respond(Response::Deferred([&state, body]() -> Response {
+          if (body == "throw") {
+            throw std::runtime_error("producer bug");
+          }
+          std::lock_guard<std::mutex> lock(state.deferred_mu);
+          state.produced_on = std::this_thread::get_id();
+          return Response::Json(201, "{\"made\":\"" + body + "\"}");
+        }));
+      }).join();
+    };
+    must(router_.Add(std::move(deferred)));
     Route dropped{"GET", "/dropped", "dropped", std::nullopt, nullptr, nullptr};
     dropped.async_handler = [](const Request&, Responder) {};  // loses the responder
     must(router_.Add(std::move(dropped)));
@@ -625,6 +648,46 @@ TEST_F(ServerTest, AsyncHandlerAnswersFromAnotherThread) {
   auto again = curl.Request("POST", "/async", "def");
   EXPECT_EQ(again.body, "later:def");
   EXPECT_EQ(again.new_connections, 0);
+}
+
+TEST_F(ServerTest, DeferredResponseIsWorkedOutOnAnIoThread) {
+  auto& server = StartServer(Options());
+  CurlClient curl = Curl();
+  auto r = curl.Request("POST", "/deferred", "abc");
+  ASSERT_EQ(r.curl_code, 0) << r.error;
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.body, "{\"made\":\"abc\"}");
+  {
+    std::lock_guard<std::mutex> lock(state_.deferred_mu);
+    EXPECT_NE(state_.produced_on, std::thread::id());
+    EXPECT_NE(state_.produced_on, state_.answered_on);
+  }
+  // A producer that throws is a handler failure: 500, logged, the server carries on.
+  auto bad = curl.Request("POST", "/deferred", "throw");
+  ASSERT_EQ(bad.curl_code, 0) << bad.error;
+  EXPECT_EQ(bad.status, 500);
+  EXPECT_THAT(bad.body, Not(HasSubstr("producer bug")));
+  EXPECT_TRUE(server.LogContains("deferred response threw"));
+  EXPECT_EQ(curl.Request("POST", "/deferred", "again").status, 201);
+}
+
+TEST_F(ServerTest, PostRunsWorkOnAnIoThreadUntilTheServerStops) {
+  auto& server = StartServer(Options());
+  std::promise<std::thread::id> ran;
+  std::function<void()> work = [&ran] { ran.set_value(std::this_thread::get_id()); };
+  ASSERT_TRUE(server.server().Post(work));
+  auto on = ran.get_future();
+  ASSERT_EQ(on.wait_for(5s), std::future_status::ready);
+  EXPECT_NE(on.get(), std::this_thread::get_id());
+  // Once Run() has returned, the work is left to the caller.
+  server.server().Drain();
+  ASSERT_TRUE(server.WaitStopped(10s));
+  bool left = false;
+  std::function<void()> late = [&left] { left = true; };
+  EXPECT_FALSE(server.server().Post(late));
+  ASSERT_TRUE(late);
+  late();
+  EXPECT_TRUE(left);
 }
 
 TEST_F(ServerTest, ResponderKeptAfterAnsweringDoesNotHoldTheConnection) {

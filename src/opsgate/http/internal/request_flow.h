@@ -87,6 +87,11 @@ Answer Dispatch(BeastRequest&& message, const HeaderVerdict& verdict, const Rout
 void DispatchAsync(BeastRequest&& message, const HeaderVerdict& verdict, const Router& router,
                    const std::string& remote_address, std::function<void(Answer)> done);
 
+// Works out a deferred response (Response::Deferred) in place: call it on the
+// connection's I/O thread. A producer that throws or returns an invalid status gives
+// the 500 a handler would. Does nothing for an ordinary answer. Never throws.
+void SettleDeferred(Answer& answer, const std::string& correlation_id);
+
 struct FinishOptions {
   std::string_view correlation_id;
   bool tls = false;
