@@ -36,6 +36,11 @@ core::Result<std::unique_ptr<SqliteAuditStore>> SqliteAuditStore::Open(const std
   return std::unique_ptr<SqliteAuditStore>(new SqliteAuditStore(std::move(*db)));
 }
 
+SqliteAuditStore::~SqliteAuditStore() {
+  // Finalized under the mutex, like every other use of the connection.
+  db_->WithDatabase([this](Database&) { insert_.reset(); });
+}
+
 core::Result<uint64_t> SqliteAuditStore::RecordCount() {
   return db_->WithDatabase([](Database& d) -> core::Result<uint64_t> {
     auto stmt = d.Prepare("SELECT coalesce(max(seq) + 1, 0) FROM audit_records");
@@ -59,15 +64,22 @@ core::Status SqliteAuditStore::AppendRecords(std::span<const AuditRow> rows) {
     if (!tx) {
       return core::Fail(tx.error());
     }
-    auto stmt = d.Prepare("INSERT INTO audit_records (seq, record, leaf_hash) VALUES (?1, ?2, ?3)");
-    if (!stmt) {
-      return core::Fail(stmt.error());
+    if (!insert_) {
+      auto stmt =
+          d.Prepare("INSERT INTO audit_records (seq, record, leaf_hash) VALUES (?1, ?2, ?3)");
+      if (!stmt) {
+        return core::Fail(stmt.error());
+      }
+      insert_.emplace(std::move(*stmt));
     }
+    Statement& stmt = *insert_;
     for (const AuditRow& r : rows) {
       OPSGATE_RETURN_IF_ERROR(
-          stmt->BindAll(static_cast<int64_t>(r.seq), Blob{r.record}, Blob{r.leaf_hash}));
-      OPSGATE_RETURN_IF_ERROR(stmt->Run());
-      OPSGATE_RETURN_IF_ERROR(stmt->Reset());
+          stmt.BindAll(static_cast<int64_t>(r.seq), Blob{r.record}, Blob{r.leaf_hash}));
+      const core::Status ran = stmt.Run();
+      // Reset even after a failed step, so the rollback is not held up by a busy statement.
+      OPSGATE_RETURN_IF_ERROR(stmt.Reset());
+      OPSGATE_RETURN_IF_ERROR(ran);
     }
     return tx->Commit();
   });

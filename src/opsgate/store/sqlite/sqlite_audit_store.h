@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "opsgate/store/audit_store.h"
@@ -39,7 +40,13 @@ class SqliteAuditStore final : public AuditStore {
  private:
   explicit SqliteAuditStore(std::unique_ptr<SqliteStore> db) : db_(std::move(db)) {}
 
+ public:
+  ~SqliteAuditStore() override;
+
+ private:
   std::unique_ptr<SqliteStore> db_;
+  // The append statement, prepared once (every batch uses it); only under db_'s mutex.
+  std::optional<sqlite_internal::Statement> insert_;
 };
 
 }  // namespace opsgate::store
