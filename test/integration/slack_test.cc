@@ -103,6 +103,25 @@ class SlackEndToEnd : public ::testing::Test {
                             {"event_id", event_id},    {"event_time", Now()}};
     return boost::json::serialize(env);
   }
+  // A Block Kit button click (interactivity: form field `payload` holding JSON).
+  std::string Click(const std::string& action_id, int hook) const {
+    boost::json::object payload{
+        {"type", "block_actions"},
+        {"user", {{"id", "U0ADA"}, {"username", "ada"}, {"team_id", kTeam}}},
+        {"team", {{"id", kTeam}, {"domain", "acme"}}},
+        {"api_app_id", "A0APP"},
+        {"container",
+         {{"type", "message"}, {"message_ts", "1531420618.000100"}, {"channel_id", "C0OPS"}}},
+        {"channel", {{"id", "C0OPS"}, {"name", "ops"}}},
+        {"trigger_id", "1.2.click"},
+        {"response_url", standin_->HookUrl(hook)},
+        {"actions", boost::json::array{{{"type", "button"},
+                                        {"action_id", action_id},
+                                        {"block_id", "b1"},
+                                        {"value", "dlg-1"},
+                                        {"action_ts", "1531420618.1"}}}}};
+    return "payload=" + FormEncode(boost::json::serialize(payload));
+  }
   std::string Metrics() const {
     return Fetch({"GET", Url("/metrics"), "", {}, ca_}).body;
   }
@@ -115,20 +134,37 @@ class SlackEndToEnd : public ::testing::Test {
   uint16_t port_ = 0;
 };
 
-TEST_F(SlackEndToEnd, SlashPingIsAcknowledgedThenAnsweredThroughTheResponseUrl) {
+TEST_F(SlackEndToEnd, SlashPingIsAnsweredInItsAcknowledgement) {
   const auto start = std::chrono::steady_clock::now();
   const auto r = PostForm(Slash("ping", 0));
   const auto ack = std::chrono::steady_clock::now() - start;
   ASSERT_EQ(r.status, 200) << r.error << r.body;
-  EXPECT_TRUE(r.body.empty()) << r.body;
   EXPECT_LT(ack, 3s);  // Slack's deadline; far below it in practice
-  ASSERT_TRUE(standin_->WaitFor("/hooks/0", 1, 10s)) << server_->Stderr();
-  const auto post = standin_->RequestsTo("/hooks/0").at(0);
+  // Slack's immediate response: a message payload as the body of the 200.
+  EXPECT_EQ(r.Header("Content-Type").value_or(""), "application/json");
+  const auto answer = boost::json::parse(r.body).as_object();
+  EXPECT_EQ(answer.at("response_type").as_string(), "ephemeral");
+  EXPECT_NE(std::string(answer.at("text").as_string()).find("pong"), std::string::npos) << r.body;
+  EXPECT_FALSE(answer.contains("replace_original"));
+  // Nothing goes to the response_url: a later mention's answer is the barrier.
+  ASSERT_EQ(PostJson(Mention("ping", "Ev0ACKBARRIER")).status, 200);
+  ASSERT_TRUE(standin_->WaitFor("/api/chat.postMessage", 1, 10s)) << server_->Stderr();
+  EXPECT_TRUE(standin_->RequestsTo("/hooks/0").empty());
+}
+
+TEST_F(SlackEndToEnd, AButtonClickIsAnsweredThroughItsResponseUrl) {
+  const auto r = PostForm(Click("opsgate.confirm", 5));
+  ASSERT_EQ(r.status, 200) << r.error << r.body;
+  EXPECT_TRUE(r.body.empty()) << r.body;  // interactivity: an empty 200, then the answer
+  ASSERT_TRUE(standin_->WaitFor("/hooks/5", 1, 10s)) << server_->Stderr();
+  const auto post = standin_->RequestsTo("/hooks/5").at(0);
   EXPECT_EQ(post.verdict, "ok") << post.body;
   EXPECT_EQ(post.content_type, "application/json; charset=utf-8");
   EXPECT_TRUE(post.authorization.empty());  // response_url needs no token
-  EXPECT_NE(post.body.find("pong"), std::string::npos) << post.body;
-  EXPECT_EQ(boost::json::parse(post.body).at("response_type").as_string(), "ephemeral");
+  const auto body = boost::json::parse(post.body).as_object();
+  EXPECT_EQ(body.at("response_type").as_string(), "ephemeral");
+  EXPECT_TRUE(body.at("replace_original").as_bool());
+  EXPECT_NE(post.body.find("Nothing is waiting"), std::string::npos) << post.body;
 }
 
 TEST_F(SlackEndToEnd, AppMentionIsAnsweredWithChatPostMessageInTheThread) {
@@ -192,16 +228,17 @@ TEST_F(SlackEndToEnd, IdenticalReplayIsRefusedAndAnsweredOnlyOnce) {
       "Content-Type: application/x-www-form-urlencoded", "X-Slack-Request-Timestamp: " + ts,
       "X-Slack-Signature: " +
           connectors::slack::ComputeSlackSignature(ts, body, core::Secret(kSecret))};
-  EXPECT_EQ(Fetch({"POST", Url("/slack/events"), body, headers, ca_}).status, 200);
+  const auto first = Fetch({"POST", Url("/slack/events"), body, headers, ca_});
+  EXPECT_EQ(first.status, 200);
+  EXPECT_NE(first.body.find("pong"), std::string::npos) << first.body;
   const auto replay = Fetch({"POST", Url("/slack/events"), body, headers, ca_});
   EXPECT_EQ(replay.status, 401);
   EXPECT_EQ(boost::json::parse(replay.body).at("error").as_string(), "replayed");
-  // A later, distinct command is the barrier: once its answer arrived, a second answer
-  // to the replay would have arrived too (one sender queue, in order).
-  ASSERT_EQ(PostForm(Slash("ping", 3, kTeam, "9.9.9")).status, 200);
-  ASSERT_TRUE(standin_->WaitFor("/hooks/3", 1, 10s));
-  ASSERT_TRUE(standin_->WaitFor("/hooks/2", 1, 10s));
-  EXPECT_EQ(standin_->RequestsTo("/hooks/2").size(), 1u);
+  EXPECT_EQ(replay.body.find("pong"), std::string::npos) << replay.body;
+  // Nor is it answered another way.
+  ASSERT_EQ(PostJson(Mention("ping", "Ev0REPLAYBARRIER")).status, 200);
+  ASSERT_TRUE(standin_->WaitFor("/api/chat.postMessage", 1, 10s)) << server_->Stderr();
+  EXPECT_TRUE(standin_->RequestsTo("/hooks/2").empty());
 }
 
 TEST_F(SlackEndToEnd, SlackRetryOfASeenEventIsAcknowledgedAndNotAnsweredTwice) {
@@ -234,7 +271,7 @@ TEST_F(SlackEndToEnd, RateLimitedPostIsRetriedAfterRetryAfter) {
 }
 
 TEST_F(SlackEndToEnd, SigtermDeliversQueuedReplies) {
-  ASSERT_EQ(PostForm(Slash("whoami", 4)).status, 200);
+  ASSERT_EQ(PostForm(Click("opsgate.confirm", 4)).status, 200);
   server_->Signal(SIGTERM);
   EXPECT_EQ(server_->Wait(15s), 0);
   EXPECT_TRUE(standin_->WaitFor("/hooks/4", 1, 1s));

@@ -237,7 +237,13 @@ core::Status Gateway::Build() {
   deps_ = std::make_unique<connectors::ConnectorDeps>(connectors::ConnectorDeps{
       clock_, log_, metrics_, *store_, *seen_keys_, *http_client_, *sender_, *audit_,
       redactor_.get(), rejections_.get(), link_service_.get(), authorizer_.get(), dispatcher_.get(),
-      understand_, notifier_.get()});
+      understand_, notifier_.get(), [this](std::function<void()> step) {
+        // server_ exists before any request arrives; after the server has stopped the
+        // step runs here.
+        if (!server_ || !server_->Post(step)) {
+          step();
+        }
+      }});
   connectors::ConnectorRegistry registry;
   RegisterConnectors(registry);
   auto created = registry.CreateEnabled(c, *deps_, router_);

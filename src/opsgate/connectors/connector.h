@@ -71,6 +71,10 @@ struct ConnectorDeps {
   pipeline::UnderstandEnv understand{};
   // Where connectors register how to tell a requester about their approval request.
   pipeline::Notifier* notifier = nullptr;
+  // Runs a handler's next step on an I/O thread (http::Server::Post), so the store's
+  // writer thread that finished the previous step goes straight back to writing. Null
+  // (tests): the step runs on the calling thread.
+  std::function<void(std::function<void()>)> run_on_io = nullptr;
 };
 
 class Connector {

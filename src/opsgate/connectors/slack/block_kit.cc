@@ -389,6 +389,13 @@ core::Result<std::string> SlackMessage::ToResponseUrlJson(ResponseUrlOptions opt
   return json::serialize(o);
 }
 
+core::Result<std::string> SlackMessage::ToImmediateResponseJson(ResponseType type) const {
+  OPSGATE_RETURN_IF_ERROR(Check());
+  json::object o{{"response_type", type == ResponseType::kInChannel ? "in_channel" : "ephemeral"}};
+  AppendContent(o);
+  return json::serialize(o);
+}
+
 core::Result<std::string> SlackMessage::ToPostMessageJson(std::string_view channel,
                                                           std::string_view thread_ts) const {
   if (channel.empty()) {

@@ -126,6 +126,9 @@ class SlackMessage {
   // The body for a POST to a response_url: {"response_type", "replace_original",
   // "text", "blocks"}. Errors: kInvalidArgument for the first limit broken.
   [[nodiscard]] core::Result<std::string> ToResponseUrlJson(ResponseUrlOptions options = {}) const;
+  // The body of a 200 that answers a slash command at once (Slack's immediate
+  // response): {"response_type", "text", "blocks"}. Errors: as ToResponseUrlJson.
+  [[nodiscard]] core::Result<std::string> ToImmediateResponseJson(ResponseType type) const;
   // The body for chat.postMessage: {"channel", "text", "blocks", "thread_ts" if not
   // empty, "unfurl_links": false, "unfurl_media": false}. Errors: kInvalidArgument for
   // an empty channel or the first limit broken.

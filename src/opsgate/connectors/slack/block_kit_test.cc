@@ -53,6 +53,12 @@ TEST(SlackBlockKit, PlainTextResponse) {
                    "text":"done &lt;3 &amp; more"})");
   ExpectJsonEq(SlackMessage("hi").ToResponseUrlJson({ResponseType::kInChannel, true}),
                R"({"response_type":"in_channel","replace_original":true,"text":"hi"})");
+  // A slash command answered in its acknowledgement: no replace_original there.
+  ExpectJsonEq(SlackMessage("pong").ToImmediateResponseJson(ResponseType::kEphemeral),
+               R"({"response_type":"ephemeral","text":"pong"})");
+  ExpectJsonEq(SlackMessage("a & b").ToImmediateResponseJson(ResponseType::kInChannel),
+               R"({"response_type":"in_channel","text":"a &amp; b"})");
+  EXPECT_FALSE(SlackMessage("").ToImmediateResponseJson(ResponseType::kEphemeral).has_value());
 }
 
 TEST(SlackBlockKit, SectionsCodeContextAndDivider) {

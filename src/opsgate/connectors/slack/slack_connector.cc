@@ -53,6 +53,15 @@ std::string_view VerifyHint(std::string_view reason) {
   return "fix connectors.slack.signing_secret";
 }
 
+// The replay memory's key for a signed request: its timestamp, then its signature.
+// Keys that start with the (verified, digits-only) timestamp sort by time, so the store
+// inserts them next to each other instead of all over its index: a checkpoint writes a
+// few pages rather than one per request (those writes stalled the audit log's fsyncs).
+std::string ReplayKey(const http::Request& request) {
+  return std::string(request.Header("x-slack-request-timestamp").value_or("")) + ":" +
+         std::string(request.Header("x-slack-signature").value_or(""));
+}
+
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
@@ -68,6 +77,9 @@ struct SlackConnector::Counters {
   std::array<telemetry::Counter*, kReasons.size()> reasons{};
   telemetry::Family<telemetry::Counter>* rejections = nullptr;
   telemetry::Family<telemetry::Counter>* replies = nullptr;
+  // Answers carried by the acknowledgement itself (target "slack.ack").
+  telemetry::Counter* ack_ok = nullptr;
+  telemetry::Counter* ack_failed = nullptr;
 
   telemetry::Counter& Kind(std::string_view kind) {
     for (size_t i = 0; i < kKinds.size(); ++i) {
@@ -100,6 +112,8 @@ SlackConnector::SlackConnector(SlackSettings settings, ConnectorDeps& deps)
   counters_->replies = &deps_.metrics.AddCounter(
       "opsgate_slack_replies_total", "Slack replies delivered, by target and result.",
       {"target", "result"});
+  counters_->ack_ok = &counters_->replies->With({"slack.ack", "ok"});
+  counters_->ack_failed = &counters_->replies->With({"slack.ack", "failed"});
   for (size_t i = 0; i < kKinds.size(); ++i) {
     counters_->kinds[i] = &requests.With({kKinds[i]});
   }
@@ -347,8 +361,8 @@ SlackReply SlackConnector::AnswerVote(const pipeline::Message& message, const Bl
 void SlackConnector::AuditAccepted(const pipeline::Message& message, std::string_view kind,
                                    std::string_view resource, const http::Request& request,
                                    const identity::ResolvedIdentity& who,
-                                   const pipeline::Planned& planned, std::function<void()> act,
-                                   http::Responder respond) {
+                                   const pipeline::Planned& planned,
+                                   std::function<http::Response()> act, http::Responder respond) {
   audit::Record record;
   record.kind = audit::RecordKind::kRequest;
   record.timestamp_ms = UnixMillis(message.received_at);
@@ -372,16 +386,17 @@ void SlackConnector::AuditAccepted(const pipeline::Message& message, std::string
   // People paste secrets into chat; the audit log must not become where they leak.
   record.text = audit::Field::Plain(deps_.redactor != nullptr ? deps_.redactor->Redact(message.text)
                                                                 : message.text);
-  // The completion runs on the audit writer's thread. It keeps copies of what the
-  // refusal needs, never the request (which belongs to the I/O thread).
+  // The completion runs on the audit writer's thread, which only hands `act` on: it runs
+  // on the connection's I/O thread, so the writer goes straight back to recording. The
+  // completion keeps copies of what the refusal needs, never the request (which belongs
+  // to the I/O thread).
   deps_.audit.Append(
       std::move(record),
       [this, act = std::move(act), respond = std::move(respond),
        correlation_id = request.correlation_id, remote = request.remote_address,
        team = message.workspace_id](core::Result<uint64_t> seq) {
         if (seq) {
-          act();
-          respond(http::Response::Text(200, ""));
+          respond(http::Response::Deferred(std::move(act)));
           return;
         }
         deps_.log.Error("slack.audit_failed",
@@ -408,32 +423,47 @@ void SlackConnector::Remember(std::string_view scope, std::string key, std::chro
                               std::function<void(bool first, http::Responder)> next,
                               http::Responder respond) {
   // The replay memory is group-committed by the store's writer thread; the I/O thread
-  // moves on, and `next` runs there once this key's answer is known.
+  // moves on, and `next` runs on an I/O thread again once this key's answer is known
+  // (deps_.run_on_io), so the writer only writes.
   deps_.seen_keys.MarkSeenAsync(
       std::string(scope), std::move(key), deps_.clock.Now(), ttl,
       [this, request = std::move(request), team = std::move(team), next = std::move(next),
        respond = std::move(respond)](core::Result<bool> first) mutable {
-        if (!first) {
-          deps_.log.Error("slack.store_failed", {{"error", first.error().message},
-                                                 {"correlation_id", request->correlation_id}});
-          http::Response refusal =
-              Reject(503, "store_unavailable",
-                     "opsgate cannot record the request right now; Slack retries events, "
-                     "for commands try again shortly",
-                     *request, team);
-          refusal.headers.emplace_back("Retry-After", "5");
-          respond(std::move(refusal));
+        if (deps_.run_on_io) {
+          deps_.run_on_io([this, request, team, next, respond, first]() mutable {
+            Remembered(std::move(first), *request, team, next, std::move(respond));
+          });
           return;
         }
-        next(*first, std::move(respond));
+        Remembered(std::move(first), *request, team, next, std::move(respond));
       });
+}
+
+void SlackConnector::Remembered(core::Result<bool> first, const http::Request& request,
+                                std::string_view team,
+                                const std::function<void(bool first, http::Responder)>& next,
+                                http::Responder respond) {
+  if (!first) {
+    deps_.log.Error("slack.store_failed",
+                    {{"error", first.error().message}, {"correlation_id", request.correlation_id}});
+    http::Response refusal = Reject(503, "store_unavailable",
+                                    "opsgate cannot record the request right now; Slack retries "
+                                    "events, for commands try again shortly",
+                                    request, team);
+    refusal.headers.emplace_back("Retry-After", "5");
+    respond(std::move(refusal));
+    return;
+  }
+  next(*first, std::move(respond));
 }
 
 http::Response SlackConnector::Handle(const http::Request& request) {
   auto answer = std::make_shared<std::promise<http::Response>>();
   auto future = answer->get_future();
   HandleAsync(request, [answer](http::Response r) { answer->set_value(std::move(r)); });
-  return future.get();
+  http::Response r = future.get();
+  // What the server does on the I/O thread for a deferred answer, done here.
+  return r.deferred ? r.deferred() : r;
 }
 
 void SlackConnector::HandleAsync(const http::Request& request, http::Responder respond) {
@@ -506,8 +536,7 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
   auto req = std::make_shared<const http::Request>(request);
   std::string team = command.team_id;
   Remember(
-      kRequestScope, std::string(*request.Header("x-slack-signature")),
-      2 * settings_.replay_window, req, team,
+      kRequestScope, ReplayKey(request), 2 * settings_.replay_window, req, team,
       [this, req, command = std::move(command)](bool first, http::Responder answer) {
         if (!first) {
           answer(Reject(401, "replayed",
@@ -520,15 +549,15 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
         pipeline::Message message = ToMessage(command);
         message.correlation_id = req->correlation_id;
         message.received_at = deps_.clock.Now();
-        // Slack's 3-second rule: an empty 200 acknowledges without posting anything;
-        // the answer goes to response_url once the request is on record.
+        // Slack's 3-second rule: the answer is the body of the 200, sent once the
+        // request is on record (milliseconds); a slow action's result follows later
+        // (chat.postMessage, or response_url without a bot token).
         const identity::ResolvedIdentity who = Resolve(message);
         pipeline::Planned planned = PlanFor(message, who);
         AuditAccepted(
             message, "slash_command", settings_.command, *req, who, planned,
             [this, message, who, planned, correlation_id = req->correlation_id] {
-              ReplyToResponseUrl(message,
-                                 RenderReply(Answer(message, settings_.command, who, planned)),
+              return AnswerInAck(RenderReply(Answer(message, settings_.command, who, planned)),
                                  correlation_id);
             },
             std::move(answer));
@@ -597,9 +626,10 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
                 pipeline::Reply note("I sent you a direct message with your link.");
                 note.Text(note.text);
                 PostMessage(m, RenderReply(note), correlation_id);
-                return;
+                return http::Response::Text(200, "");
               }
               PostMessage(m, RenderReply(reply), correlation_id);
+              return http::Response::Text(200, "");
             },
             std::move(answer));
       },
@@ -618,8 +648,7 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
   auto req = std::make_shared<const http::Request>(request);
   std::string team = actions.team_id;
   Remember(
-      kRequestScope, std::string(*request.Header("x-slack-signature")),
-      2 * settings_.replay_window, req, team,
+      kRequestScope, ReplayKey(request), 2 * settings_.replay_window, req, team,
       [this, req, actions = std::move(actions)](bool first, http::Responder answer) {
         if (!first) {
           answer(Reject(401, "replayed",
@@ -658,6 +687,7 @@ SlackConnector::Outcome SlackConnector::Process(const http::Request& request,
                 out.replace_original = true;
               }
               ReplyToResponseUrl(message, out, correlation_id);
+              return http::Response::Text(200, "");
             },
             std::move(answer));
       },
@@ -671,6 +701,22 @@ SlackMessage SlackConnector::Redacted(const SlackMessage& message) const {
     out.RedactText([r = deps_.redactor](std::string_view text) { return r->Redact(text); });
   }
   return out;
+}
+
+http::Response SlackConnector::AnswerInAck(const SlackReply& reply,
+                                           std::string_view correlation_id) {
+  auto body = Redacted(reply.message)
+                  .ToImmediateResponseJson(reply.ephemeral ? ResponseType::kEphemeral
+                                                           : ResponseType::kInChannel);
+  if (!body) {
+    counters_->ack_failed->Inc();
+    deps_.log.Error("slack.reply_failed", {{"target", "slack.ack"},
+                                           {"error", body.error().message},
+                                           {"correlation_id", correlation_id}});
+    return http::Response::Text(200, "");
+  }
+  counters_->ack_ok->Inc();
+  return http::Response::Json(200, std::move(*body));
 }
 
 void SlackConnector::ReplyToResponseUrl(const pipeline::Message& message,

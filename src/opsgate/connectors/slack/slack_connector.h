@@ -107,15 +107,16 @@ class SlackConnector final : public Connector {
   // What a request's processing produced: an answer now, or nothing when `respond` will
   // be called once the audit record is durable.
   using Outcome = std::optional<http::Response>;
-  // Appends the accepted request's audit record; once durable, runs `act` (queues the
-  // reply) and answers 200 through `respond`; if the append fails, answers 503 and does
-  // nothing (nothing may act on an unrecorded request).
+  // Appends the accepted request's audit record; once durable, answers through
+  // `respond` with what `act` returns, `act` running on the connection's I/O thread
+  // (http::Response::Deferred), not on the audit writer's; if the append fails, answers
+  // 503 and does nothing (nothing may act on an unrecorded request).
   // `who` names the principal in the record (empty when unlinked).
   // `planned` adds intent, slots, action, resource and the policy decision.
   void AuditAccepted(const pipeline::Message& message, std::string_view kind,
                      std::string_view resource, const http::Request& request,
                      const identity::ResolvedIdentity& who, const pipeline::Planned& planned,
-                     std::function<void()> act, http::Responder respond);
+                     std::function<http::Response()> act, http::Responder respond);
   // Understands `message` and asks policy about it (on the I/O thread: no network).
   pipeline::Planned PlanFor(const pipeline::Message& message,
                             const identity::ResolvedIdentity& who) const;
@@ -124,7 +125,7 @@ class SlackConnector final : public Connector {
   identity::ResolvedIdentity Resolve(const pipeline::Message& message);
   // The answer to a built-in command from `who`: help and link for everyone, the rest
   // only for linked principals when identity linking is configured; link/unlink do
-  // their store work here (on the audit writer's thread, after the record is durable).
+  // their store work here (on an I/O thread, after the record is durable).
   pipeline::Reply Answer(const pipeline::Message& message, std::string_view invocation,
                          const identity::ResolvedIdentity& who, const pipeline::Planned& planned);
   // An approve/deny button: the clicker's vote on the approval request in its value.
@@ -141,11 +142,20 @@ class SlackConnector final : public Connector {
   void Remember(std::string_view scope, std::string key, std::chrono::seconds ttl,
                 std::shared_ptr<const http::Request> request, std::string team,
                 std::function<void(bool first, http::Responder)> next, http::Responder respond);
+  // Remember's second half, on an I/O thread: 503 on a store error, else `next`.
+  void Remembered(core::Result<bool> first, const http::Request& request, std::string_view team,
+                  const std::function<void(bool first, http::Responder)>& next,
+                  http::Responder respond);
   bool TeamAllowed(std::string_view team) const;
   // `message` with every shown text passed through the redactor: nothing a reply
   // carries leaves the process unredacted.
   SlackMessage Redacted(const SlackMessage& message) const;
-  // Reply paths run on the audit writer's thread (after the request is on record).
+  // A slash command's answer as the body of its 200 acknowledgement (Slack's
+  // "immediate response": response_type, text, blocks), so no response_url post is
+  // needed; an empty 200 if it cannot be rendered (logged).
+  http::Response AnswerInAck(const SlackReply& reply, std::string_view correlation_id);
+  // Reply paths run after the request is on record (on an I/O thread, or on the worker
+  // that finished a slow action).
   void ReplyToResponseUrl(const pipeline::Message& message, const SlackReply& reply,
                           std::string_view correlation_id);
   void PostMessage(const pipeline::Message& message, const SlackReply& reply,
