@@ -10,18 +10,14 @@
 #   every server before the first round), --connections N (32), --build-dir DIR
 #   (build-bench), --no-build, --out FILE (also write the Markdown report there),
 #   --require-route (fail instead of falling back when opsgate has no POST /slack/events).
-#   --no-diag (skip the diagnostic row below),
 #   OPSGATE_BIN=PATH measures that opsgate binary instead of the one built here.
 #
 # Rows, measured in this order every round:
 #   opsgate (HTTPS, its default; the generator pays for TLS too)
 #   opsgate (plain HTTP: server.behind_tls_proxy: true, the apples-to-apples row)
 #   bolt    (bench/peers/bolt.sh: Bolt's HTTPReceiver, plain HTTP, as ../shared/peers/)
-#   diagnostic: opsgate plain HTTP again, but with a response_url opsgate refuses to call
-#           (not hooks.slack.com, not api_url), so it skips the outbound answer; the gap to
-#           the plain row is the cost of the response_url delivery attempts. By default the
-#           response_url is a closed loopback port (https://127.0.0.1:9, opsgate's api_url
-#           origin here), so opsgate's outbound client fails fast, as Bolt's would.
+# Both answer the command in the body of the 200 (Slack's immediate response), as the
+# peer's app.js does; neither calls the response_url.
 # Each server has its own port and data dir; only the one under test is loaded. The
 # generator is bench/slack_load (one thread, like wrk -t1); it samples the server's max
 # VmRSS and CPU time from /proc during each run.
@@ -30,8 +26,8 @@
 # peer) / _TEAM_IDS. If opsgate answers the probe with 404 (no Slack route yet) the script
 # says so and measures GET /healthz for the opsgate rows instead (labelled so).
 #
-# Time: about 4 rows x runs x (duration + warmup + ~0.6 s) + 20 s, i.e. ~4.5 min at the
-# defaults (--no-diag: ~3.5 min), plus the build and, the first time only, the npm install
+# Time: about 3 rows x runs x (duration + warmup + ~0.6 s) + 20 s, i.e. ~3.5 min at the
+# defaults plus the build and, the first time only, the npm install
 # of Bolt (~20 s). Every run is bounded (slack_load stops by itself).
 # The report records the load average before and after: other work on the machine makes
 # the figures noisy, so compare only rows of the same run.
@@ -40,7 +36,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
-runs=5 duration=10 warmup=1 connections=32 build=1 out= require_route=0 diag=1
+runs=5 duration=10 warmup=1 connections=32 build=1 out= require_route=0
 build_dir=$repo/build-bench
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -52,7 +48,6 @@ while [[ $# -gt 0 ]]; do
     --no-build) build=0; shift ;;
     --out) out=$2; shift 2 ;;
     --require-route) require_route=1; shift ;;
-    --no-diag) diag=0; shift ;;
     -h|--help) sed -n '2,30p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "slack_bench: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -151,16 +146,14 @@ elif [[ $st_og != "status_200 " ]]; then
 fi
 
 rows=(og_tls og_plain bolt)
-(( diag )) && [[ $og_method == POST ]] && rows+=(og_diag)
 declare -A label url extra pid cmdline
 what="POST /slack/events"
 [[ $og_method == GET ]] && what="GET /healthz (no Slack route yet)"
 label[og_tls]="$("$opsgate" version 2>/dev/null | head -1 | tr -d '\n'), HTTPS, $what"
 label[og_plain]="opsgate, plain HTTP (behind_tls_proxy), $what"
 label[bolt]="@slack/bolt 5.1.0, HTTPReceiver (plain HTTP)"
-label[og_diag]="diagnostic: opsgate plain HTTP, reply not sent (response_url refused)"
-url[og_tls]=$url_tls; url[og_plain]=$url_plain; url[bolt]=$url_bolt; url[og_diag]=$url_plain
-pid[og_tls]=$pid_tls; pid[og_plain]=$pid_plain; pid[bolt]=$pid_bolt; pid[og_diag]=$pid_plain
+url[og_tls]=$url_tls; url[og_plain]=$url_plain; url[bolt]=$url_bolt
+pid[og_tls]=$pid_tls; pid[og_plain]=$pid_plain; pid[bolt]=$pid_bolt
 
 row_args() {  # row duration warmup -> sets args and cmdline[row]
   local r=$1
@@ -168,7 +161,6 @@ row_args() {  # row duration warmup -> sets args and cmdline[row]
   case $r in
     og_tls) args+=("${extra_tls[@]}" --method "$og_method") ;;
     og_plain) args+=(--method "$og_method") ;;
-    og_diag) args+=(--response-origin https://not-slack.invalid) ;;
   esac
   cmdline[$r]="slack_load ${args[*]}"
 }
