@@ -232,7 +232,11 @@ Reply Dispatcher::Run(const ExecContext& context) {
       ExecContext ctx{job->action,       job->decision, job->principal_id, job->principal_name,
                       to.correlation_id, to.platform,   to.workspace,      to.channel,
                       to.user_id,        to.thread,     nullptr,           to.response_url};
-      ctx.progress = [this, job](const Reply& r) { Tell(job->to, r); };
+      ctx.progress = [this, job](const Reply& r) {
+        Reply interim = r;
+        interim.progress = true;
+        Tell(job->to, interim);
+      };
       ExecResult done = executor->Run(ctx);
       RecordOutcome(ctx, done);
       Tell(job->to, done.reply);

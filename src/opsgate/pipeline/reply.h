@@ -51,6 +51,9 @@ struct Reply {
   bool ephemeral = true;
   // Replace the message whose button was clicked, where the platform can.
   bool replace_original = false;
+  // An interim report of an action still running (a resize's "still stopping..."); the
+  // result follows. A platform short of posts may skip these, never the result.
+  bool progress = false;
 
   Reply& Heading(std::string t) { return AddText(ReplyBlock::Kind::kHeading, std::move(t)); }
   Reply& Text(std::string t) { return AddText(ReplyBlock::Kind::kText, std::move(t)); }

@@ -135,6 +135,15 @@ SlackConnector::SlackConnector(SlackSettings settings, ConnectorDeps& deps)
           if (!settings_.bot_token && !to.response_url.empty()) {
             // Without a bot token the asking command's response_url (valid 30 minutes,
             // five posts) carries the result, seen by the asker as the first answer was.
+            // Progress reports beyond the allowance are skipped; the result always fits.
+            if (!TakeResponseUrlPost(to.response_url, reply.progress)) {
+              deps_.log.Info("slack.progress_skipped",
+                             {{"reason",
+                               "response_url allows five posts; the last is kept "
+                               "for the result"},
+                              {"correlation_id", to.correlation_id}});
+              return;
+            }
             m.reply_to.response_url = to.response_url;
             ReplyToResponseUrl(m, rendered, to.correlation_id);
             return;
@@ -701,6 +710,23 @@ SlackMessage SlackConnector::Redacted(const SlackMessage& message) const {
     out.RedactText([r = deps_.redactor](std::string_view text) { return r->Redact(text); });
   }
   return out;
+}
+
+bool SlackConnector::TakeResponseUrlPost(const std::string& response_url, bool progress) {
+  const auto now = deps_.clock.SteadyNow();
+  std::lock_guard<std::mutex> lock(response_url_mu_);
+  std::erase_if(response_url_posts_,
+                [&](const auto& entry) { return now - entry.second.first > kResponseUrlLifetime; });
+  auto [it, fresh] = response_url_posts_.try_emplace(response_url);
+  if (fresh) {
+    it->second.first = now;
+  }
+  const int limit = progress ? kResponseUrlPosts - 1 : kResponseUrlPosts;
+  if (it->second.posts >= limit) {
+    return false;
+  }
+  ++it->second.posts;
+  return true;
 }
 
 http::Response SlackConnector::AnswerInAck(const SlackReply& reply,

@@ -46,17 +46,19 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "opsgate/connectors/connector.h"
 #include "opsgate/connectors/slack/commands.h"
-#include "opsgate/identity/linking/linker.h"
-#include "opsgate/pipeline/builtins.h"
 #include "opsgate/connectors/slack/payload.h"
 #include "opsgate/core/secret.h"
+#include "opsgate/identity/linking/linker.h"
+#include "opsgate/pipeline/builtins.h"
 
 namespace opsgate::connectors::slack {
 
@@ -84,6 +86,9 @@ class SlackConnector final : public Connector {
   // How long an event_id is remembered: Slack retries up to three times within about
   // five minutes; an hour leaves a wide margin.
   static constexpr std::chrono::seconds kEventMemory{3600};
+  // What Slack allows on one response_url: five posts within 30 minutes.
+  static constexpr int kResponseUrlPosts = 5;
+  static constexpr std::chrono::minutes kResponseUrlLifetime{30};
 
   // Registers the metric families in deps.metrics (once per registry). `deps` must
   // outlive the connector.
@@ -142,6 +147,10 @@ class SlackConnector final : public Connector {
   void Remember(std::string_view scope, std::string key, std::chrono::seconds ttl,
                 std::shared_ptr<const http::Request> request, std::string team,
                 std::function<void(bool first, http::Responder)> next, http::Responder respond);
+  // Whether a post to `response_url` fits Slack's allowance (kResponseUrlPosts per URL
+  // within 30 minutes), counting it if so; progress reports leave the last post for
+  // the result.
+  bool TakeResponseUrlPost(const std::string& response_url, bool progress);
   // Remember's second half, on an I/O thread: 503 on a store error, else `next`.
   void Remembered(core::Result<bool> first, const http::Request& request, std::string_view team,
                   const std::function<void(bool first, http::Responder)>& next,
@@ -169,6 +178,15 @@ class SlackConnector final : public Connector {
   const std::string api_origin_;  // scheme://host[:port] of api_url
   ConnectorDeps& deps_;
   std::shared_ptr<Counters> counters_;
+  // Posts made to each response_url of a slow action's asker, and when the first was
+  // (entries go after 30 minutes, when Slack's URL expires anyway).
+  struct ResponseUrlPosts {
+    int posts = 0;
+    core::Clock::SteadyTime first{};
+  };
+  std::mutex response_url_mu_;
+  // Guarded by response_url_mu_.
+  std::unordered_map<std::string, ResponseUrlPosts> response_url_posts_;
 };
 
 class SlackConnectorFactory final : public ConnectorFactory {

@@ -821,6 +821,57 @@ statements:
   EXPECT_TRUE(outcome);
 }
 
+// A long action (a resize) reporting progress many times.
+class ChattyStop final : public pipeline::Executor {
+ public:
+  bool Slow() const override { return true; }
+  pipeline::Reply Started(const pipeline::ExecContext&) override {
+    return pipeline::Reply("Resizing...");
+  }
+  pipeline::ExecResult Run(const pipeline::ExecContext& c) override {
+    for (int i = 1; i <= 8; ++i) {
+      c.progress(pipeline::Reply("still stopping, report " + std::to_string(i)));
+    }
+    pipeline::ExecResult r;
+    r.reply = pipeline::Reply("Resized.");
+    return r;
+  }
+};
+
+TEST_F(SlackPolicyTest, WithoutABotTokenProgressLeavesTheLastResponseUrlPostForTheResult) {
+  auto stop = policy::ParsePolicy(R"(
+statements:
+  - {id: ops-stop, effect: allow, principals: {groups: [ops]}, actions: ["ec2:StopInstances"],
+     resources: ["*"]}
+)",
+                                  "test.yaml");
+  ASSERT_TRUE(stop.has_value());
+  holder_.Replace(std::make_shared<const policy::Policy>(std::move(*stop)));
+  core::WorkQueue work("aws", 1, 4);
+  pipeline::Dispatcher slow({&authorizer_, &desk_, &audit_, &clock_, &log_, &notifier_, &work});
+  ChattyStop executor;
+  slow.Register("ec2:StopInstances", &executor);
+  deps_->dispatcher = &slow;
+  SlackSettings settings;
+  settings.signing_secret = core::Secret(std::string(kDocSecret));
+  settings.api_url = "https://slack.test/api";
+  settings.team_ids = {std::string(kTeam)};
+  connector_ = std::make_unique<SlackConnector>(std::move(settings), *deps_);
+  EXPECT_NE(AckAnswer(connector_->Handle(SignedForm(SlashBody("ec2 stop i-0abc1234"))))
+                .find("Resizing..."),
+            std::string::npos);
+  work.Shutdown();  // the action has run: every post is queued
+  ASSERT_TRUE(WaitForRequests(5)) << Logs();
+  // Slack takes five posts on a response_url: four reports, then the result.
+  const auto posts = http_.Requests();
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_NE(posts[i].body.find("report " + std::to_string(i + 1)), std::string::npos)
+        << posts[i].body;
+  }
+  EXPECT_NE(posts[4].body.find("Resized."), std::string::npos) << posts[4].body;
+  EXPECT_NE(Logs().find("slack.progress_skipped"), std::string::npos);
+}
+
 TEST_F(SlackConnectorTest, AnIdentityStoreFailureLeavesTheAskerUnlinked) {
   FakeLinker linker;
   linker.fail = true;
