@@ -421,7 +421,7 @@ core::Status ApplyMigration(Database& db, const Migration& m) {
   return tx->Commit();
 }
 
-core::Result<int> Configure(Database& db, bool in_memory) {
+core::Result<int> Configure(Database& db, bool in_memory, int page_size) {
   // busy_timeout first, so that the statements below wait for other processes' locks.
   OPSGATE_RETURN_IF_ERROR(db.Exec("PRAGMA busy_timeout = 5000"));
   OPSGATE_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON"));
@@ -436,6 +436,9 @@ core::Result<int> Configure(Database& db, bool in_memory) {
   // Switching a new file to WAL needs an exclusive lock, and SQLite answers BUSY at
   // once (without its busy handler) while another opener is mid-migration: retry
   // within the same 5 s the busy_timeout allows.
+  // Takes effect only while the file is still empty (a new database); an existing one
+  // keeps the page size it was created with.
+  OPSGATE_RETURN_IF_ERROR(db.Exec("PRAGMA page_size = " + std::to_string(page_size)));
   auto mode = QueryText(db, "PRAGMA journal_mode = WAL");
   for (int waited_ms = 0; !mode && mode.error().code == core::ErrorCode::kUnavailable &&
                           waited_ms < 5000;
@@ -466,9 +469,17 @@ core::Result<int> Configure(Database& db, bool in_memory) {
 
 }  // namespace
 
-core::Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+core::Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                             SqliteOptions options) {
   if (path.empty()) {
     return core::Fail(core::InvalidArgument("the SQLite store path is empty; set store.path"));
+  }
+  if (options.page_size < 512 || options.page_size > 65536 ||
+      (options.page_size & (options.page_size - 1)) != 0) {
+    return core::Fail(
+        core::InvalidArgument("SQLite page size must be a power of two in "
+                              "512..65536, not " +
+                              std::to_string(options.page_size)));
   }
   const bool in_memory = path == ":memory:";
   if (!in_memory) {
@@ -480,7 +491,7 @@ core::Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& 
   if (!db) {
     return core::Fail(db.error());
   }
-  auto version = Configure(**db, in_memory);
+  auto version = Configure(**db, in_memory, options.page_size);
   if (!version) {
     return core::Fail(version.error());
   }

@@ -110,6 +110,32 @@ TEST_F(SqliteStoreTest, SetsWalAndConnectionPragmas) {
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"), "wal");
 }
 
+TEST_F(SqliteStoreTest, NewFilesGetTheConfiguredPageSizeExistingOnesKeepTheirs) {
+  {
+    auto store = SqliteStore::Open(Path("small.db"));
+    ASSERT_TRUE(store.has_value()) << store.error();
+    EXPECT_EQ(StoreQuery(**store, "PRAGMA page_size"), "1024");  // the default
+  }
+  EXPECT_EQ(RawQuery(Path("small.db"), "PRAGMA page_size"), "1024");  // in the file
+  {
+    auto store = SqliteStore::Open(Path("big.db"), SqliteOptions{.page_size = 4096});
+    ASSERT_TRUE(store.has_value()) << store.error();
+    EXPECT_EQ(StoreQuery(**store, "PRAGMA page_size"), "4096");
+  }
+  // Reopened with another size: the file keeps the one it was created with.
+  auto again = SqliteStore::Open(Path("big.db"));
+  ASSERT_TRUE(again.has_value()) << again.error();
+  EXPECT_EQ(StoreQuery(**again, "PRAGMA page_size"), "4096");
+  // Not a power of two in 512..65536: refused before any file is made.
+  for (int bad : {0, 256, 1000, 131072}) {
+    auto refused = SqliteStore::Open(Path("bad.db"), SqliteOptions{.page_size = bad});
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(refused.error().message.find("page size"), std::string::npos);
+  }
+  EXPECT_FALSE(fs::exists(Path("bad.db")));
+}
+
 TEST_F(SqliteStoreTest, AppliesMigrationsOnce) {
   const std::string path = Path("opsgate.db");
   std::string created_at;
