@@ -53,6 +53,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -218,6 +219,13 @@ class RequestMaker {
   RequestMaker(const Options& o, const Target& t) : o_(o), t_(t) {
     host_header_ = t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host;
     if (!((t.tls && t.port == "443") || (!t.tls && t.port == "80"))) host_header_ += ":" + t.port;
+    // A per-run suffix of the trigger_id (same length as Slack's): two runs started in
+    // the same second must not send identical commands, which the server would refuse
+    // as replays.
+    std::random_device rd;
+    char hex[33];
+    std::snprintf(hex, sizeof hex, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+    run_id_ = hex;
     // Probe the length of an unpadded body to size the padding once.
     padding_ = 0;
     const size_t base = Body(0, 0, 0).size();
@@ -253,7 +261,8 @@ class RequestMaker {
     PutPadded(b, seq, 12);
     b += '.';
     PutPadded(b, worker * 10000u + conn, 11);
-    b += ".803a0bc887a14d10d2c447fce8b6703c";
+    b += '.';
+    b += run_id_;
     return b;
   }
 
@@ -295,6 +304,7 @@ class RequestMaker {
   const Options& o_;
   const Target& t_;
   std::string host_header_;
+  std::string run_id_;  // 32 hex digits, random per run
   size_t padding_ = 0;
 };
 
