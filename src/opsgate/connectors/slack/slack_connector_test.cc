@@ -588,6 +588,32 @@ statements:
     return false;
   }
 
+  // The policy: the asker's group may stop instances.
+  void AllowStop() {
+    auto stop = policy::ParsePolicy(R"(
+statements:
+  - {id: ops-stop, effect: allow, principals: {groups: [ops]}, actions: ["ec2:StopInstances"],
+     resources: ["*"]}
+)",
+                                    "test.yaml");
+    ASSERT_TRUE(stop.has_value());
+    holder_.Replace(std::make_shared<const policy::Policy>(std::move(*stop)));
+  }
+  // AllowStop, a dispatcher running `executor` for it on `work` (a slow action), and
+  // connector_ without a bot token.
+  void NoBotTokenWithSlowStop(pipeline::Executor& executor, core::WorkQueue& work) {
+    AllowStop();
+    slow_ = std::make_unique<pipeline::Dispatcher>(pipeline::Dispatcher::Deps{
+        &authorizer_, &desk_, &audit_, &clock_, &log_, &notifier_, &work});
+    slow_->Register("ec2:StopInstances", &executor);
+    deps_->dispatcher = slow_.get();
+    SlackSettings settings;
+    settings.signing_secret = core::Secret(std::string(kDocSecret));
+    settings.api_url = "https://slack.test/api";
+    settings.team_ids = {std::string(kTeam)};
+    connector_ = std::make_unique<SlackConnector>(std::move(settings), *deps_);
+  }
+
   FakeLinker linker_;
   intents::Catalogue catalogue_ = intents::DefaultCatalogue();
   pipeline::PolicyHolder holder_;
@@ -597,6 +623,7 @@ statements:
   pipeline::Notifier notifier_;
   pipeline::ApprovalDesk desk_;
   pipeline::Dispatcher dispatcher_;
+  std::unique_ptr<pipeline::Dispatcher> slow_;  // NoBotTokenWithSlowStop's
 };
 
 TEST_F(SlackPolicyTest, DeniedCommandGetsTheReasonAndADecisionRecord) {
@@ -719,14 +746,7 @@ TEST_F(SlackPolicyTest, ApproversMayTypeApproveOrDenyInsteadOfClicking) {
 // Issue 7's "done when" in Slack: free text through the real classifier; the confirm
 // button answers the question; "stop it" asks which instance.
 TEST_F(SlackPolicyTest, FreeTextIsConfirmedForExactlyThatInstance) {
-  auto stop = policy::ParsePolicy(R"(
-statements:
-  - {id: ops-stop, effect: allow, principals: {groups: [ops]}, actions: ["ec2:StopInstances"],
-     resources: ["*"]}
-)",
-                                  "test.yaml");
-  ASSERT_TRUE(stop.has_value());
-  holder_.Replace(std::make_shared<const policy::Policy>(std::move(*stop)));
+  ASSERT_NO_FATAL_FAILURE(AllowStop());
   auto classifier = intents::Classifier::Train(catalogue_);
   ASSERT_TRUE(classifier.has_value());
   store::SqliteDialogStore dialogs(*store_);
@@ -782,24 +802,9 @@ class SlowStop final : public pipeline::Executor {
 };
 
 TEST_F(SlackPolicyTest, ASlowActionsResultUsesTheResponseUrlWithoutABotToken) {
-  auto stop = policy::ParsePolicy(R"(
-statements:
-  - {id: ops-stop, effect: allow, principals: {groups: [ops]}, actions: ["ec2:StopInstances"],
-     resources: ["*"]}
-)",
-                                  "test.yaml");
-  ASSERT_TRUE(stop.has_value());
-  holder_.Replace(std::make_shared<const policy::Policy>(std::move(*stop)));
   core::WorkQueue work("aws", 1, 4);
-  pipeline::Dispatcher slow({&authorizer_, &desk_, &audit_, &clock_, &log_, &notifier_, &work});
   SlowStop executor;
-  slow.Register("ec2:StopInstances", &executor);
-  deps_->dispatcher = &slow;
-  SlackSettings settings;
-  settings.signing_secret = core::Secret(std::string(kDocSecret));
-  settings.api_url = "https://slack.test/api";
-  settings.team_ids = {std::string(kTeam)};
-  connector_ = std::make_unique<SlackConnector>(std::move(settings), *deps_);
+  ASSERT_NO_FATAL_FAILURE(NoBotTokenWithSlowStop(executor, work));
   // The answer at once (in the acknowledgement), the result later: without a bot
   // token, to the command's response_url.
   const std::string started =
@@ -839,24 +844,9 @@ class ChattyStop final : public pipeline::Executor {
 };
 
 TEST_F(SlackPolicyTest, WithoutABotTokenProgressLeavesTheLastResponseUrlPostForTheResult) {
-  auto stop = policy::ParsePolicy(R"(
-statements:
-  - {id: ops-stop, effect: allow, principals: {groups: [ops]}, actions: ["ec2:StopInstances"],
-     resources: ["*"]}
-)",
-                                  "test.yaml");
-  ASSERT_TRUE(stop.has_value());
-  holder_.Replace(std::make_shared<const policy::Policy>(std::move(*stop)));
   core::WorkQueue work("aws", 1, 4);
-  pipeline::Dispatcher slow({&authorizer_, &desk_, &audit_, &clock_, &log_, &notifier_, &work});
   ChattyStop executor;
-  slow.Register("ec2:StopInstances", &executor);
-  deps_->dispatcher = &slow;
-  SlackSettings settings;
-  settings.signing_secret = core::Secret(std::string(kDocSecret));
-  settings.api_url = "https://slack.test/api";
-  settings.team_ids = {std::string(kTeam)};
-  connector_ = std::make_unique<SlackConnector>(std::move(settings), *deps_);
+  ASSERT_NO_FATAL_FAILURE(NoBotTokenWithSlowStop(executor, work));
   EXPECT_NE(AckAnswer(connector_->Handle(SignedForm(SlashBody("ec2 stop i-0abc1234"))))
                 .find("Resizing..."),
             std::string::npos);
