@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "opsgate/aws/testing/fakes.h"
 #include "opsgate/http/client/fake_http_client.h"
 #include "test/fakes/fake_clock.h"
 
@@ -18,36 +19,8 @@ namespace {
 constexpr std::string_view kApiSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 constexpr std::string_view kApiToken = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN+value/1234==";
 
-EnvLookup ApiEnv(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
-    auto it = vars.find(std::string(name));
-    if (it == vars.end()) {
-      return std::nullopt;
-    }
-    return it->second;
-  };
-}
-
 Credentials ApiCreds(bool with_token) {
-  Credentials c;
-  c.access_key_id = "AKIDEXAMPLE";
-  c.secret_access_key = core::Secret(std::string(kApiSecret));
-  if (with_token) {
-    c.session_token = core::Secret(std::string(kApiToken));
-  }
-  return c;
-}
-
-std::optional<std::string> ApiHeader(const http::OutboundRequest& r, std::string_view name) {
-  for (const auto& [n, v] : r.headers) {
-    if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return v;
-    }
-  }
-  return std::nullopt;
+  return testing::StaticCredentials(kApiSecret, with_token ? kApiToken : "");
 }
 
 std::string Ec2Error(std::string_view code, std::string_view message) {
@@ -81,7 +54,7 @@ class ApiClientTest : public ::testing::Test {
     o.max_attempts = max_attempts;
     o.sleep = [this](std::chrono::milliseconds d) { sleeps_.push_back(d); };
     o.random = [] { return 0.5; };
-    return ApiClient(http_, ApiEnv(std::move(env)), clock_, o);
+    return ApiClient(http_, testing::EnvFrom(std::move(env)), clock_, o);
   }
 
   std::vector<std::chrono::milliseconds> ExpectedSleeps(int n) const {
@@ -93,7 +66,7 @@ class ApiClientTest : public ::testing::Test {
     return out;
   }
 
-  testing::FakeClock clock_{1'700'000'000};  // 2023-11-14T22:13:20Z
+  opsgate::testing::FakeClock clock_{1'700'000'000};  // 2023-11-14T22:13:20Z
   http::testing::FakeHttpClient http_;
   std::vector<std::chrono::milliseconds> sleeps_;
 };
@@ -110,11 +83,11 @@ TEST_F(ApiClientTest, QueryRequestToCustomEndpoint) {
   EXPECT_EQ(req.method, "POST");
   EXPECT_EQ(req.url, "http://127.0.0.1:9999/");
   EXPECT_EQ(req.body, "Action=StopInstances&Version=2016-11-15&InstanceId.1=i-0abc");
-  EXPECT_EQ(ApiHeader(req, "Content-Type"), "application/x-www-form-urlencoded; charset=utf-8");
-  EXPECT_FALSE(ApiHeader(req, "X-Amz-Target"));
-  EXPECT_EQ(ApiHeader(req, "X-Amz-Date"), "20231114T221320Z");
-  EXPECT_EQ(ApiHeader(req, "X-Amz-Security-Token"), std::string(kApiToken));
-  auto auth = ApiHeader(req, "Authorization");
+  EXPECT_EQ(req.Header("Content-Type"), "application/x-www-form-urlencoded; charset=utf-8");
+  EXPECT_FALSE(req.Header("X-Amz-Target"));
+  EXPECT_EQ(req.Header("X-Amz-Date"), "20231114T221320Z");
+  EXPECT_EQ(req.Header("X-Amz-Security-Token"), std::string(kApiToken));
+  auto auth = req.Header("Authorization");
   ASSERT_TRUE(auth);
   EXPECT_EQ(auth->rfind("AWS4-HMAC-SHA256 "
                         "Credential=AKIDEXAMPLE/20231114/eu-central-1/ec2/aws4_request, ",
@@ -135,11 +108,11 @@ TEST_F(ApiClientTest, JsonRequestHasTargetAndNoTokenWithoutSession) {
   EXPECT_EQ(*r, R"({"ok":true})");
   const auto req = http_.Requests()[0];
   EXPECT_EQ(req.url, "http://127.0.0.1:9999/waf/");
-  EXPECT_EQ(ApiHeader(req, "Content-Type"), "application/x-amz-json-1.1");
-  EXPECT_EQ(ApiHeader(req, "X-Amz-Target"), "AWSWAF_20190729.GetIPSet");
-  EXPECT_EQ(ApiHeader(req, "X-Amz-Date"), "20261113T221320Z");
-  EXPECT_FALSE(ApiHeader(req, "X-Amz-Security-Token"));
-  auto auth = ApiHeader(req, "Authorization");
+  EXPECT_EQ(req.Header("Content-Type"), "application/x-amz-json-1.1");
+  EXPECT_EQ(req.Header("X-Amz-Target"), "AWSWAF_20190729.GetIPSet");
+  EXPECT_EQ(req.Header("X-Amz-Date"), "20261113T221320Z");
+  EXPECT_FALSE(req.Header("X-Amz-Security-Token"));
+  auto auth = req.Header("Authorization");
   ASSERT_TRUE(auth);
   EXPECT_NE(auth->find("Credential=AKIDEXAMPLE/20261113/eu-west-1/wafv2/aws4_request"),
             std::string::npos)
@@ -182,7 +155,7 @@ TEST_F(ApiClientTest, ThrottlingIsRetriedWithBackoffThenGivesUp) {
     o.max_attempts = 3;
     o.sleep = [&](std::chrono::milliseconds d) { sleeps.push_back(d); };
     o.random = [] { return 0.5; };
-    ApiClient api(http, ApiEnv({}), clock_, o);
+    ApiClient api(http, testing::EnvFrom({}), clock_, o);
     http.SetDefault(http::testing::FakeHttpClient::Response(c.status, c.body));
     auto r = api.Call(c.json ? WafCall() : Ec2Call(), ApiCreds(false));
     ASSERT_FALSE(r);
@@ -240,7 +213,7 @@ TEST_F(ApiClientTest, ServerErrorsAreRetried) {
   o.max_attempts = 2;
   o.sleep = [](std::chrono::milliseconds) {};
   o.random = [] { return 0.0; };
-  ApiClient api2(http, ApiEnv({}), clock_, o);
+  ApiClient api2(http, testing::EnvFrom({}), clock_, o);
   auto r2 = api2.Call(Ec2Call(), ApiCreds(false));
   ASSERT_FALSE(r2);
   EXPECT_EQ(r2.error().error.code, core::ErrorCode::kUnavailable);
@@ -286,7 +259,7 @@ TEST_F(ApiClientTest, TransportUnavailableIsRetriedDeadlineIsNot) {
   ApiClient::Options o;
   o.max_attempts = 3;
   o.sleep = [](std::chrono::milliseconds) {};
-  ApiClient api2(down, ApiEnv({}), clock_, o);
+  ApiClient api2(down, testing::EnvFrom({}), clock_, o);
   auto u = api2.Call(Ec2Call(), ApiCreds(false));
   ASSERT_FALSE(u);
   EXPECT_EQ(u.error().error.code, core::ErrorCode::kUnavailable);
@@ -415,7 +388,7 @@ TEST_F(ApiClientTest, SecretsNeverAppearInErrors) {
     ApiClient::Options o;
     o.max_attempts = 2;
     o.sleep = [](std::chrono::milliseconds) {};
-    ApiClient api(http, ApiEnv({}), clock_, o);
+    ApiClient api(http, testing::EnvFrom({}), clock_, o);
     auto r = api.Call(b.json ? WafCall() : Ec2Call(), ApiCreds(true));
     ASSERT_FALSE(r);
     for (const std::string& text : {r.error().error.message, r.error().aws_message}) {

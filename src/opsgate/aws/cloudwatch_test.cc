@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "opsgate/aws/testing/fakes.h"
 #include "opsgate/http/client/fake_http_client.h"
 #include "test/fakes/fake_clock.h"
 
@@ -18,10 +19,7 @@ namespace {
 using std::chrono::milliseconds;
 
 Credentials CwCreds() {
-  Credentials c;
-  c.access_key_id = "AKIDEXAMPLE";
-  c.secret_access_key = core::Secret("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
-  return c;
+  return testing::StaticCredentials("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
 }
 
 std::string MetricAlarmXml(const std::string& name) {

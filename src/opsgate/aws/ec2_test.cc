@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "opsgate/aws/testing/fakes.h"
 #include "opsgate/http/client/fake_http_client.h"
 #include "test/fakes/fake_clock.h"
 
@@ -19,10 +20,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 Credentials Creds() {
-  Credentials c;
-  c.access_key_id = "AKIDEXAMPLE";
-  c.secret_access_key = core::Secret("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
-  return c;
+  return testing::StaticCredentials("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
 }
 
 std::string InstanceXml(const std::string& id, const std::string& state,

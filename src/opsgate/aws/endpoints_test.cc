@@ -5,21 +5,13 @@
 #include <map>
 #include <string>
 
+#include "opsgate/aws/testing/fakes.h"
+
 namespace opsgate::aws {
 namespace {
 
-EnvLookup MapEnv(std::map<std::string, std::string> m) {
-  return [m = std::move(m)](std::string_view k) -> std::optional<std::string> {
-    auto it = m.find(std::string(k));
-    if (it == m.end()) {
-      return std::nullopt;
-    }
-    return it->second;
-  };
-}
-
 TEST(EndpointsTest, DefaultsPerService) {
-  const auto env = MapEnv({});
+  const auto env = testing::EnvFrom({});
   for (const char* service : {"ec2", "sts", "autoscaling", "wafv2", "monitoring"}) {
     auto ep = ResolveEndpoint(service, "eu-west-1", env);
     ASSERT_TRUE(ep) << ep.error();
@@ -45,15 +37,16 @@ TEST(EndpointsTest, EnvSuffixesDifferFromSigningNames) {
   EXPECT_EQ(EndpointEnvSuffix("wafv2"), "WAFV2");
   EXPECT_EQ(EndpointEnvSuffix("monitoring"), "CLOUDWATCH");
   EXPECT_FALSE(EndpointEnvSuffix("cloudwatch"));
-  auto r = ResolveEndpoint("s3", "us-east-1", MapEnv({}));
+  auto r = ResolveEndpoint("s3", "us-east-1", testing::EnvFrom({}));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, core::ErrorCode::kInvalidArgument);
 }
 
 TEST(EndpointsTest, ServiceSpecificThenGlobalOverride) {
-  const auto env = MapEnv({{"AWS_ENDPOINT_URL", "http://localhost:4566"},
-                           {"AWS_ENDPOINT_URL_CLOUDWATCH", "https://cw.internal:8443/base/"},
-                           {"AWS_ENDPOINT_URL_AUTO_SCALING", "http://[::1]:9000"}});
+  const auto env =
+      testing::EnvFrom({{"AWS_ENDPOINT_URL", "http://localhost:4566"},
+                        {"AWS_ENDPOINT_URL_CLOUDWATCH", "https://cw.internal:8443/base/"},
+                        {"AWS_ENDPOINT_URL_AUTO_SCALING", "http://[::1]:9000"}});
   auto cw = ResolveEndpoint("monitoring", "us-east-2", env);
   ASSERT_TRUE(cw) << cw.error();
   EXPECT_EQ(cw->scheme, "https");
@@ -79,7 +72,7 @@ TEST(EndpointsTest, ServiceSpecificThenGlobalOverride) {
   EXPECT_EQ(ec2->signing_service, "ec2");
 
   // The CloudWatch variable is not read under the signing name.
-  auto env2 = MapEnv({{"AWS_ENDPOINT_URL_MONITORING", "http://wrong"}});
+  auto env2 = testing::EnvFrom({{"AWS_ENDPOINT_URL_MONITORING", "http://wrong"}});
   auto m = ResolveEndpoint("monitoring", "us-east-2", env2);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->host, "monitoring.us-east-2.amazonaws.com");
@@ -87,18 +80,20 @@ TEST(EndpointsTest, ServiceSpecificThenGlobalOverride) {
 
 TEST(EndpointsTest, IgnoreConfiguredEndpointUrls) {
   auto ep = ResolveEndpoint("sts", "eu-west-1",
-                            MapEnv({{"AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1"},
-                                    {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "True"}}));
+                            testing::EnvFrom({{"AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1"},
+                                              {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "True"}}));
   ASSERT_TRUE(ep);
   EXPECT_EQ(ep->host, "sts.eu-west-1.amazonaws.com");
 }
 
 TEST(EndpointsTest, RegionPrecedence) {
-  const auto env = MapEnv({{"AWS_REGION", "eu-central-1"}, {"AWS_DEFAULT_REGION", "us-west-2"}});
+  const auto env =
+      testing::EnvFrom({{"AWS_REGION", "eu-central-1"}, {"AWS_DEFAULT_REGION", "us-west-2"}});
   EXPECT_EQ(*ResolveRegion("ap-south-1", env), "ap-south-1");
   EXPECT_EQ(*ResolveRegion("", env), "eu-central-1");
-  EXPECT_EQ(*ResolveRegion("", MapEnv({{"AWS_DEFAULT_REGION", "us-west-2"}})), "us-west-2");
-  auto none = ResolveEndpoint("ec2", "", MapEnv({}));
+  EXPECT_EQ(*ResolveRegion("", testing::EnvFrom({{"AWS_DEFAULT_REGION", "us-west-2"}})),
+            "us-west-2");
+  auto none = ResolveEndpoint("ec2", "", testing::EnvFrom({}));
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code, core::ErrorCode::kFailedPrecondition);
   EXPECT_NE(none.error().message.find("set AWS_REGION"), std::string::npos);
@@ -122,7 +117,7 @@ TEST(EndpointsTest, RejectsMalformedEndpointUrls) {
     EXPECT_EQ(r.error().code, core::ErrorCode::kInvalidArgument) << bad;
   }
   auto r = ResolveEndpoint("ec2", "eu-west-1",
-                           MapEnv({{"AWS_ENDPOINT_URL_EC2", "http://user:hunter2@h"}}));
+                           testing::EnvFrom({{"AWS_ENDPOINT_URL_EC2", "http://user:hunter2@h"}}));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message.rfind("AWS_ENDPOINT_URL_EC2: ", 0), 0u) << r.error().message;
   EXPECT_EQ(r.error().message.find("hunter2"), std::string::npos) << r.error().message;

@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "opsgate/aws/testing/fakes.h"
 #include "opsgate/http/client/fake_http_client.h"
 #include "test/fakes/fake_clock.h"
 
@@ -33,24 +34,8 @@ const char* kOkResponse = R"(<AssumeRoleResponse xmlns="https://sts.amazonaws.co
   <ResponseMetadata><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ResponseMetadata>
 </AssumeRoleResponse>)";
 
-EnvLookup Env(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
-    auto it = vars.find(std::string(name));
-    if (it == vars.end()) {
-      return std::nullopt;
-    }
-    return it->second;
-  };
-}
-
 Credentials Caller(bool with_token) {
-  Credentials c;
-  c.access_key_id = "AKIDEXAMPLE";
-  c.secret_access_key = core::Secret(std::string(kSecret));
-  if (with_token) {
-    c.session_token = core::Secret(std::string(kToken));
-  }
-  return c;
+  return testing::StaticCredentials(kSecret, with_token ? kToken : "");
 }
 
 AssumeRoleRequest Request() {
@@ -65,18 +50,6 @@ AssumeRoleRequest Request() {
   return r;
 }
 
-std::optional<std::string> HeaderOf(const http::OutboundRequest& r, std::string_view name) {
-  for (const auto& [n, v] : r.headers) {
-    if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return v;
-    }
-  }
-  return std::nullopt;
-}
-
 void ExpectNoSecrets(const std::string& message) {
   EXPECT_EQ(message.find(kSecret), std::string::npos) << message;
   EXPECT_EQ(message.find(kToken), std::string::npos) << message;
@@ -84,13 +57,13 @@ void ExpectNoSecrets(const std::string& message) {
 
 class StsTest : public ::testing::Test {
  protected:
-  testing::FakeClock clock_{1'700'000'000};  // 2023-11-14T22:13:20Z
+  opsgate::testing::FakeClock clock_{1'700'000'000};  // 2023-11-14T22:13:20Z
   http::testing::FakeHttpClient http_;
 };
 
 TEST_F(StsTest, AssumeRoleSendsSignedFormRequest) {
   http_.PushResponse(200, kOkResponse);
-  SigV4StsClient sts(http_, Env({}), clock_, "eu-west-1");
+  SigV4StsClient sts(http_, testing::EnvFrom({}), clock_, "eu-west-1");
   auto r = sts.AssumeRoleDetailed(Request(), Caller(true));
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(http_.RequestCount(), 1u);
@@ -98,7 +71,7 @@ TEST_F(StsTest, AssumeRoleSendsSignedFormRequest) {
   const auto& req = requests[0];
   EXPECT_EQ(req.method, "POST");
   EXPECT_EQ(req.url, "https://sts.eu-west-1.amazonaws.com/");
-  EXPECT_EQ(HeaderOf(req, "Content-Type"), "application/x-www-form-urlencoded; charset=utf-8");
+  EXPECT_EQ(req.Header("Content-Type"), "application/x-www-form-urlencoded; charset=utf-8");
   EXPECT_EQ(req.body,
             "Action=AssumeRole&Version=2011-06-15"
             "&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fopsgate-ec2-stop"
@@ -106,15 +79,15 @@ TEST_F(StsTest, AssumeRoleSendsSignedFormRequest) {
             "&Policy=%7B%22Version%22%3A%222012-10-17%22%7D&SourceIdentity=alice"
             "&Tags.member.1.Key=platform&Tags.member.1.Value=slack"
             "&Tags.member.2.Key=channel&Tags.member.2.Value=C123");
-  auto auth = HeaderOf(req, "Authorization");
+  auto auth = req.Header("Authorization");
   ASSERT_TRUE(auth);
   EXPECT_EQ(auth->rfind(
                 "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/eu-west-1/sts/aws4_request, ", 0),
             0u)
       << *auth;
   EXPECT_NE(auth->find("x-amz-security-token"), std::string::npos);
-  EXPECT_EQ(HeaderOf(req, "X-Amz-Security-Token"), std::string(kToken));
-  EXPECT_EQ(HeaderOf(req, "X-Amz-Date"), "20231114T221320Z");
+  EXPECT_EQ(req.Header("X-Amz-Security-Token"), std::string(kToken));
+  EXPECT_EQ(req.Header("X-Amz-Date"), "20231114T221320Z");
 
   EXPECT_EQ(r->assumed_role_arn,
             "arn:aws:sts::123456789012:assumed-role/opsgate-ec2-stop/alice-c1");
@@ -135,10 +108,10 @@ TEST_F(StsTest, AssumeRoleSendsSignedFormRequest) {
 
 TEST_F(StsTest, NoSecurityTokenWithoutSessionTokenAndCustomEndpoint) {
   http_.PushResponse(200, kOkResponse);
-  SigV4StsClient sts(
-      http_,
-      Env({{"AWS_ENDPOINT_URL_STS", "http://127.0.0.1:4566/aws"}, {"AWS_REGION", "us-east-2"}}),
-      clock_, "");
+  SigV4StsClient sts(http_,
+                     testing::EnvFrom({{"AWS_ENDPOINT_URL_STS", "http://127.0.0.1:4566/aws"},
+                                       {"AWS_REGION", "us-east-2"}}),
+                     clock_, "");
   AssumeRoleRequest req;
   req.role_arn = std::string(kRole);
   req.role_session_name = "bob";
@@ -147,8 +120,8 @@ TEST_F(StsTest, NoSecurityTokenWithoutSessionTokenAndCustomEndpoint) {
   const auto requests = http_.Requests();
   const auto& sent = requests[0];
   EXPECT_EQ(sent.url, "http://127.0.0.1:4566/aws/");
-  EXPECT_FALSE(HeaderOf(sent, "X-Amz-Security-Token"));
-  auto auth = HeaderOf(sent, "Authorization");
+  EXPECT_FALSE(sent.Header("X-Amz-Security-Token"));
+  auto auth = sent.Header("Authorization");
   ASSERT_TRUE(auth);
   EXPECT_NE(auth->find("/us-east-2/sts/aws4_request"), std::string::npos);
   EXPECT_EQ(sent.body,
@@ -166,7 +139,7 @@ TEST_F(StsTest, WebIdentityIsUnsigned) {
     }
   }
   http_.PushResponse(200, body);
-  SigV4StsClient sts(http_, Env({}), clock_, "eu-west-1");
+  SigV4StsClient sts(http_, testing::EnvFrom({}), clock_, "eu-west-1");
   AssumeRoleWithWebIdentityRequest req{std::string(kRole), "eks-pod",
                                        core::Secret("eyJhbGciOiJSUzI1NiJ9.payload.sig"),
                                        std::chrono::seconds(3600)};
@@ -174,7 +147,7 @@ TEST_F(StsTest, WebIdentityIsUnsigned) {
   ASSERT_TRUE(r) << r.error().message;
   const auto requests = http_.Requests();
   const auto& sent = requests[0];
-  EXPECT_FALSE(HeaderOf(sent, "Authorization"));
+  EXPECT_FALSE(sent.Header("Authorization"));
   EXPECT_EQ(sent.body,
             "Action=AssumeRoleWithWebIdentity&Version=2011-06-15"
             "&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fopsgate-ec2-stop"
@@ -212,7 +185,7 @@ TEST_F(StsTest, ErrorMapping) {
                            "</Code><Message>bad " + std::string(kSecret) + " and " +
                            std::string(kToken) +
                            "</Message></Error><RequestId>rid-9</RequestId></ErrorResponse>");
-    SigV4StsClient sts(http_, Env({}), clock_, "eu-west-1");
+    SigV4StsClient sts(http_, testing::EnvFrom({}), clock_, "eu-west-1");
     auto r = sts.AssumeRole(Request(), Caller(true));
     ASSERT_FALSE(r) << c.code;
     EXPECT_EQ(r.error().code, c.want) << c.code << ": " << r.error().message;
@@ -228,7 +201,7 @@ TEST_F(StsTest, ClockSkewReportsMeasuredOffset) {
   http_.PushResponse(
       403,
       R"(<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>Signature expired: 20231114T221320Z is now earlier than 20231114T222320Z (20231114T223820Z - 15 min.)</Message></Error></ErrorResponse>)");
-  SigV4StsClient sts(http_, Env({}), clock_, "eu-west-1");
+  SigV4StsClient sts(http_, testing::EnvFrom({}), clock_, "eu-west-1");
   auto r = sts.AssumeRole(Request(), Caller(false));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, core::ErrorCode::kFailedPrecondition);
@@ -241,7 +214,7 @@ TEST_F(StsTest, WebIdentityErrorsNeverContainTheToken) {
                            "IDPCommunicationError", "AccessDenied"}) {
     http_.PushResponse(400, "<ErrorResponse><Error><Code>" + code + "</Code><Message>token " +
                                 token + " rejected</Message></Error></ErrorResponse>");
-    SigV4StsClient sts(http_, Env({}), clock_, "eu-west-1");
+    SigV4StsClient sts(http_, testing::EnvFrom({}), clock_, "eu-west-1");
     auto r = sts.AssumeRoleWithWebIdentity(
         {std::string(kRole), "eks-pod", core::Secret(token), std::nullopt});
     ASSERT_FALSE(r);
@@ -250,7 +223,7 @@ TEST_F(StsTest, WebIdentityErrorsNeverContainTheToken) {
 }
 
 TEST_F(StsTest, TransportAndMalformedResponses) {
-  SigV4StsClient sts(http_, Env({}), clock_, "eu-west-1");
+  SigV4StsClient sts(http_, testing::EnvFrom({}), clock_, "eu-west-1");
   http_.PushError(core::Unavailable("connect failed to sts.eu-west-1.amazonaws.com"));
   auto t = sts.AssumeRole(Request(), Caller(true));
   ASSERT_FALSE(t);
@@ -274,7 +247,7 @@ TEST_F(StsTest, TransportAndMalformedResponses) {
 }
 
 TEST_F(StsTest, LocalValidation) {
-  SigV4StsClient sts(http_, Env({}), clock_, "eu-west-1");
+  SigV4StsClient sts(http_, testing::EnvFrom({}), clock_, "eu-west-1");
   auto req = Request();
   req.duration = std::chrono::seconds(60);
   EXPECT_EQ(sts.AssumeRole(req, Caller(false)).error().code, core::ErrorCode::kInvalidArgument);
@@ -296,7 +269,7 @@ TEST_F(StsTest, LocalValidation) {
   EXPECT_EQ(http_.RequestCount(), 0u);
 
   // No region anywhere.
-  SigV4StsClient no_region(http_, Env({}), clock_, "");
+  SigV4StsClient no_region(http_, testing::EnvFrom({}), clock_, "");
   EXPECT_FALSE(no_region.AssumeRole(Request(), Caller(false)));
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "opsgate/aws/query.h"
+#include "opsgate/aws/testing/fakes.h"
 #include "opsgate/http/client/fake_http_client.h"
 #include "test/fakes/fake_clock.h"
 
@@ -23,34 +24,7 @@ constexpr std::string_view kArn =
     "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111";
 constexpr std::string_view kId = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111";
 
-EnvLookup WafEnv(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
-    auto it = vars.find(std::string(name));
-    if (it == vars.end()) {
-      return std::nullopt;
-    }
-    return it->second;
-  };
-}
-
-Credentials WafCreds() {
-  Credentials c;
-  c.access_key_id = "AKIDEXAMPLE";
-  c.secret_access_key = core::Secret(std::string(kSecret));
-  return c;
-}
-
-std::optional<std::string> WafHeader(const http::OutboundRequest& r, std::string_view name) {
-  for (const auto& [n, v] : r.headers) {
-    if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return v;
-    }
-  }
-  return std::nullopt;
-}
+Credentials WafCreds() { return testing::StaticCredentials(kSecret); }
 
 IpSetRef Ref(std::string scope = "REGIONAL") { return {"blocked-ips", std::string(kId), scope}; }
 
@@ -81,7 +55,7 @@ std::string LockConflict() {
 
 class Wafv2Test : public ::testing::Test {
  protected:
-  Wafv2Test() : api_(http_, WafEnv({}), clock_, Options()), waf_(api_) {}
+  Wafv2Test() : api_(http_, testing::EnvFrom({}), clock_, Options()), waf_(api_) {}
 
   static ApiClient::Options Options() {
     ApiClient::Options o;
@@ -101,12 +75,12 @@ class Wafv2Test : public ::testing::Test {
   std::vector<std::string> Targets() const {
     std::vector<std::string> out;
     for (const auto& r : http_.Requests()) {
-      out.push_back(WafHeader(r, "X-Amz-Target").value_or(""));
+      out.push_back(std::string(r.Header("X-Amz-Target").value_or("")));
     }
     return out;
   }
 
-  testing::FakeClock clock_{1'700'000'000};  // 2023-11-14T22:13:20Z
+  opsgate::testing::FakeClock clock_{1'700'000'000};  // 2023-11-14T22:13:20Z
   http::testing::FakeHttpClient http_;
   ApiClient api_;
   Wafv2Client waf_;
@@ -121,11 +95,11 @@ TEST_F(Wafv2Test, GetIPSetRequestAndParse) {
   const auto req = http_.Requests()[0];
   EXPECT_EQ(req.method, "POST");
   EXPECT_EQ(req.url, "https://wafv2.eu-west-1.amazonaws.com/");
-  EXPECT_EQ(WafHeader(req, "X-Amz-Target"), "AWSWAF_20190729.GetIPSet");
-  EXPECT_EQ(WafHeader(req, "Content-Type"), "application/x-amz-json-1.1");
+  EXPECT_EQ(req.Header("X-Amz-Target"), "AWSWAF_20190729.GetIPSet");
+  EXPECT_EQ(req.Header("Content-Type"), "application/x-amz-json-1.1");
   EXPECT_EQ(req.body,
             R"({"Name":"blocked-ips","Scope":"REGIONAL","Id":")" + std::string(kId) + R"("})");
-  auto auth = WafHeader(req, "Authorization");
+  auto auth = req.Header("Authorization");
   ASSERT_TRUE(auth);
   EXPECT_NE(auth->find("Credential=AKIDEXAMPLE/20231114/eu-west-1/wafv2/aws4_request"),
             std::string::npos)
@@ -146,8 +120,7 @@ TEST_F(Wafv2Test, CloudFrontScopeGoesToUsEast1) {
   ASSERT_TRUE(r) << r.error().error.message;
   const auto req = http_.Requests()[0];
   EXPECT_EQ(req.url, "https://wafv2.us-east-1.amazonaws.com/");
-  EXPECT_NE(WafHeader(req, "Authorization")->find("/us-east-1/wafv2/aws4_request"),
-            std::string::npos);
+  EXPECT_NE(req.Header("Authorization")->find("/us-east-1/wafv2/aws4_request"), std::string::npos);
   EXPECT_NE(req.body.find(R"("Scope":"CLOUDFRONT")"), std::string::npos);
   EXPECT_TRUE(r->addresses.empty());
 }
@@ -166,7 +139,7 @@ TEST_F(Wafv2Test, UpdateIPSetRequest) {
   ASSERT_TRUE(r) << r.error().error.message;
   EXPECT_EQ(*r, "lock-2");
   const auto req = http_.Requests()[0];
-  EXPECT_EQ(WafHeader(req, "X-Amz-Target"), "AWSWAF_20190729.UpdateIPSet");
+  EXPECT_EQ(req.Header("X-Amz-Target"), "AWSWAF_20190729.UpdateIPSet");
   EXPECT_EQ(req.body,
             R"({"Name":"blocked-ips","Scope":"REGIONAL","Id":")" + std::string(kId) +
                 R"(","Description":"blocked by opsgate",)"

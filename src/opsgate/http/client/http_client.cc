@@ -21,13 +21,26 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 
 HttpClient::~HttpClient() = default;
 
-std::optional<std::string_view> OutboundResponse::Header(std::string_view name) const {
+namespace {
+
+std::optional<std::string_view> FirstHeader(
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
   for (const auto& [key, value] : headers) {
     if (EqualsIgnoreCase(key, name)) {
       return std::string_view(value);
     }
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string_view> OutboundRequest::Header(std::string_view name) const {
+  return FirstHeader(headers, name);
+}
+
+std::optional<std::string_view> OutboundResponse::Header(std::string_view name) const {
+  return FirstHeader(headers, name);
 }
 
 std::string RedactUrl(std::string_view url) {

@@ -47,6 +47,9 @@ struct OutboundRequest {
   std::optional<core::Secret> bearer_token;
   // Whole-request deadline: connect, TLS, send, wait and read.
   std::chrono::milliseconds timeout{10000};
+
+  // The first value of header `name` (case-insensitive) in `headers`, if present.
+  std::optional<std::string_view> Header(std::string_view name) const;
 };
 
 struct OutboundResponse {
