@@ -90,6 +90,30 @@ ApiCall MakeCall(std::string_view region, const IpSetRef& ref, std::string_view 
                        boost::json::serialize(body), "1.1");
 }
 
+// The members every IP set operation names the set by.
+boost::json::object IpSetRequest(const IpSetRef& ref) {
+  boost::json::object req;
+  req["Name"] = ref.name;
+  req["Scope"] = ref.scope;
+  req["Id"] = ref.id;
+  return req;
+}
+
+// Sends `operation` with `request` for `ref` and returns the answer's JSON object; errors
+// name the set. `retry_server_errors`: false for writes (a 5xx may hide an applied change).
+ApiResult<boost::json::object> Send(const ApiClient& api, std::string_view region,
+                                    const Credentials& credentials, const IpSetRef& ref,
+                                    std::string_view operation, const boost::json::object& request,
+                                    bool retry_server_errors) {
+  ApiCall call = MakeCall(region, ref, operation, request);
+  call.retry_server_errors = retry_server_errors;
+  auto body = api.Call(call, credentials);
+  if (!body) {
+    return tl::unexpected(WithContext(std::move(body.error()), ref));
+  }
+  return ParseObject(operation, ref, *body);
+}
+
 // Parses "a.b.c.d" or an IPv6 address into `bytes`; returns the byte count (4/16) or 0.
 size_t ParseIp(const std::string& text, std::array<unsigned char, 16>& bytes) {
   if (text.find(':') != std::string::npos) {
@@ -133,19 +157,9 @@ ApiResult<IpSet> Wafv2Client::GetIPSet(std::string_view region, const Credential
   if (auto ok = CheckRef(kOp, ref); !ok) {
     return tl::unexpected(LocalApiError(ok.error()));
   }
-  boost::json::object req;
-  req["Name"] = ref.name;
-  req["Scope"] = ref.scope;
-  req["Id"] = ref.id;
-  // A 5xx answer may follow an applied update: repeating it with the consumed lock token
-  // would fail and be misread as a race. The caller (ChangeIpSet) re-reads instead.
-  ApiCall call = MakeCall(region, ref, kOp, req);
-  call.retry_server_errors = false;
-  auto body = api_.Call(call, credentials);
-  if (!body) {
-    return tl::unexpected(WithContext(std::move(body.error()), ref));
-  }
-  auto doc = ParseObject(kOp, ref, *body);
+  // A read: throttling and 5xx answers are retried (ApiClient).
+  auto doc =
+      Send(api_, region, credentials, ref, kOp, IpSetRequest(ref), /*retry_server_errors=*/true);
   if (!doc) {
     return tl::unexpected(std::move(doc.error()));
   }
@@ -196,10 +210,7 @@ ApiResult<std::string> Wafv2Client::UpdateIPSet(std::string_view region,
     return tl::unexpected(LocalApiError(
         core::InvalidArgument("wafv2 UpdateIPSet: no lock token (read the set first)")));
   }
-  boost::json::object req;
-  req["Name"] = ref.name;
-  req["Scope"] = ref.scope;
-  req["Id"] = ref.id;
+  boost::json::object req = IpSetRequest(ref);
   if (!description.empty()) {
     req["Description"] = description;
   }
@@ -212,13 +223,7 @@ ApiResult<std::string> Wafv2Client::UpdateIPSet(std::string_view region,
   req["LockToken"] = lock_token;
   // A 5xx answer may follow an applied update: repeating it with the consumed lock token
   // would fail and be misread as a race. The caller (ChangeIpSet) re-reads instead.
-  ApiCall call = MakeCall(region, ref, kOp, req);
-  call.retry_server_errors = false;
-  auto body = api_.Call(call, credentials);
-  if (!body) {
-    return tl::unexpected(WithContext(std::move(body.error()), ref));
-  }
-  auto doc = ParseObject(kOp, ref, *body);
+  auto doc = Send(api_, region, credentials, ref, kOp, req, /*retry_server_errors=*/false);
   if (!doc) {
     return tl::unexpected(std::move(doc.error()));
   }

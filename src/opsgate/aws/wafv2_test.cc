@@ -114,6 +114,20 @@ TEST_F(Wafv2Test, GetIPSetRequestAndParse) {
   EXPECT_EQ(r->lock_token, "lock-1");
 }
 
+TEST_F(Wafv2Test, ReadsAreRetriedAfterA5xxButUpdatesAreNot) {
+  // GetIPSet changes nothing: a 503 is retried like any read.
+  http_.PushResponse(503, R"({"__type":"WAFServiceUnavailable","Message":"try later"})");
+  http_.PushResponse(200, GetAnswer({"192.0.2.44/32"}, "lock-1"));
+  auto got = waf_.GetIPSet("eu-west-1", WafCreds(), Ref());
+  ASSERT_TRUE(got) << got.error().error.message;
+  EXPECT_EQ(http_.RequestCount(), 2u);
+  // UpdateIPSet may have been applied before the 503: not repeated.
+  http_.PushResponse(503, R"({"__type":"WAFServiceUnavailable","Message":"try later"})");
+  auto updated = waf_.UpdateIPSet("eu-west-1", WafCreds(), Ref(), {"192.0.2.44/32"}, "lock-1", "");
+  ASSERT_FALSE(updated);
+  EXPECT_EQ(http_.RequestCount(), 3u);
+}
+
 TEST_F(Wafv2Test, CloudFrontScopeGoesToUsEast1) {
   http_.PushResponse(200, GetAnswer({}, "lock-1"));
   auto r = waf_.GetIPSet("eu-west-1", WafCreds(), Ref("CLOUDFRONT"));
